@@ -1,0 +1,433 @@
+/*
+ * mkd: the mk node daemon.
+ *
+ * This file wires the node together: flags, the data directory, the
+ * embedded dqlite node, the object store, and orderly shutdown.  The libuv
+ * loop owns signals and timers; blocking work (opening the store, joining,
+ * refreshing the member list) runs on libuv's worker threads.
+ */
+#include <dqlite.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "../base/datadir.h"
+#include "../base/err.h"
+#include "../base/log.h"
+#include "../cluster/identity.h"
+#include "../cluster/join.h"
+#include "../store/dq_node.h"
+#include "../store/store.h"
+
+#define MK_VERSION "0.1.0"
+#define DEFAULT_DQLITE_PORT 19001
+#define MAX_MEMBERS 16
+/* How often cluster.yaml is refreshed from the live configuration. */
+#define MEMBERS_REFRESH_MS 5000
+/* Retry cadence while the store (a leader) cannot be reached. */
+#define STORE_RETRY_MS 2000
+
+struct options {
+	const char *data_dir;
+	const char *ip;
+	int port;
+	char *join; /* comma-separated seeds */
+	uint64_t failure_domain;
+	int poll_interval_ms;
+	int compact_interval_ms;
+};
+
+struct daemon {
+	struct options opt;
+	char dqlite_dir[4096];
+	struct node_identity self;
+	struct dq_node *node;
+
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t tick;
+	bool stopping;
+
+	/* Background job state; written by a worker, read on the loop after
+	 * its after_work callback. */
+	uv_work_t job;
+	bool job_running;
+	bool joined;
+	struct store *store;
+	char members[MAX_MEMBERS][64];
+	size_t n_members;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mkd [options]\n"
+		"  --data-dir DIR        node state (default: $MK_DATA, $SNAP_DATA, /var/lib/mk)\n"
+		"  --address IP          address this node serves on and advertises\n"
+		"  --dqlite-port PORT    dqlite port (default %d)\n"
+		"  --join IP:PORT[,...]  join the cluster these dqlite members belong to\n"
+		"  --failure-domain N    failure domain tag for role placement\n"
+		"  --log-level LEVEL     debug, info, warn or error (default info)\n"
+		"  --watch-poll-ms N     how often to look for other nodes' writes (500)\n"
+		"  --compact-interval-ms N  history compaction period (300000)\n"
+		"  --version, --help\n",
+		DEFAULT_DQLITE_PORT);
+}
+
+static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end || v < lo || v > hi) {
+		fprintf(stderr, "mkd: %s wants a number from %ld to %ld, got \"%s\"\n", flag, lo,
+			hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static bool valid_ipv4(const char *ip)
+{
+	struct sockaddr_in sa;
+	return uv_ip4_addr(ip, 0, &sa) == 0;
+}
+
+/* 0 to run, 1 to exit successfully (help/version), -1 on bad usage. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP };
+	static const struct option longs[] = {
+		{"data-dir", required_argument, NULL, O_DATA},
+		{"address", required_argument, NULL, O_ADDR},
+		{"dqlite-port", required_argument, NULL, O_PORT},
+		{"join", required_argument, NULL, O_JOIN},
+		{"failure-domain", required_argument, NULL, O_FD},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"watch-poll-ms", required_argument, NULL, O_POLL},
+		{"compact-interval-ms", required_argument, NULL, O_COMPACT},
+		{"version", no_argument, NULL, O_VER},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof *o);
+	o->ip = "127.0.0.1";
+	o->port = DEFAULT_DQLITE_PORT;
+	opterr = 0;
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case O_DATA:
+			o->data_dir = optarg;
+			break;
+		case O_ADDR:
+			if (!valid_ipv4(optarg)) {
+				fprintf(stderr, "mkd: --address wants an IPv4 address, got \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			o->ip = optarg;
+			break;
+		case O_PORT:
+			if (parse_int("--dqlite-port", optarg, 1, 65535, &v) != 0)
+				return -1;
+			o->port = (int)v;
+			break;
+		case O_JOIN:
+			o->join = optarg;
+			break;
+		case O_FD:
+			if (parse_int("--failure-domain", optarg, 0, INT32_MAX, &v) != 0)
+				return -1;
+			o->failure_domain = (uint64_t)v;
+			break;
+		case O_LOG: {
+			enum mk_log_level level;
+			if (mk_log_parse_level(optarg, &level) != MK_OK) {
+				fprintf(stderr,
+					"mkd: --log-level wants debug, info, warn or error, got \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			mk_log_set_level(level);
+			break;
+		}
+		case O_POLL:
+			if (parse_int("--watch-poll-ms", optarg, 10, 60000, &v) != 0)
+				return -1;
+			o->poll_interval_ms = (int)v;
+			break;
+		case O_COMPACT:
+			if (parse_int("--compact-interval-ms", optarg, 100, 86400000, &v) != 0)
+				return -1;
+			o->compact_interval_ms = (int)v;
+			break;
+		case O_VER:
+			printf("mkd %s (dqlite %d)\n", MK_VERSION, dqlite_version_number());
+			return 1;
+		case O_HELP:
+			usage(stdout);
+			return 1;
+		default:
+			if (optopt)
+				fprintf(stderr, "mkd: option %s needs a value\n", argv[optind - 1]);
+			else
+				fprintf(stderr, "mkd: unknown option %s (see mkd --help)\n",
+					argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mkd: unexpected argument \"%s\" (see mkd --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds `address` to the member list unless present. */
+static void add_member(struct daemon *d, const char *address)
+{
+	for (size_t i = 0; i < d->n_members; i++)
+		if (strcmp(d->members[i], address) == 0)
+			return;
+	if (d->n_members < MAX_MEMBERS)
+		snprintf(d->members[d->n_members++], sizeof d->members[0], "%s", address);
+}
+
+static bool join_pending(const struct daemon *d)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/join", d->dqlite_dir);
+	return access(path, F_OK) == 0;
+}
+
+/* Decides who this node is: its saved identity, or a new one. */
+static int load_identity(struct daemon *d)
+{
+	char errmsg[512], address[64];
+	snprintf(address, sizeof address, "%s:%d", d->opt.ip, d->opt.port);
+	int rv = identity_load(d->dqlite_dir, &d->self, errmsg, sizeof errmsg);
+	if (rv == MK_OK) {
+		if (strcmp(d->self.address, address) != 0) {
+			mk_error("mkd", "%s belongs to the node at %s, not %s", d->opt.data_dir,
+				 d->self.address, address);
+			return -1;
+		}
+		if (d->opt.join && !join_pending(d))
+			mk_warn("mkd", "already a cluster member: --join ignored");
+		return 0;
+	}
+	if (rv != MK_ENOTFOUND) {
+		mk_error("mkd", "%s", errmsg);
+		return -1;
+	}
+	snprintf(d->self.address, sizeof d->self.address, "%s", address);
+	d->self.role = DQ_VOTER;
+	d->self.id = DQ_BOOTSTRAP_ID;
+	if (d->opt.join) {
+		/* A joiner starts with no configuration and waits to be
+		 * ADDed; it must not bootstrap a cluster of its own. */
+		d->self.id = dqlite_generate_node_id(address);
+		d->self.role = DQ_SPARE;
+		struct dq_server seeds[MAX_MEMBERS];
+		size_t n = 0;
+		char *copy = strdup(d->opt.join), *save = NULL;
+		for (char *tok = strtok_r(copy, ",", &save); tok && n < MAX_MEMBERS;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (strchr(tok, ':') == NULL || strlen(tok) >= sizeof seeds[0].address) {
+				mk_error("mkd", "--join wants IP:PORT members, got \"%s\"", tok);
+				free(copy);
+				return -1;
+			}
+			seeds[n] = (struct dq_server){.id = 0, .role = DQ_VOTER};
+			strcpy(seeds[n++].address, tok);
+		}
+		free(copy);
+		char path[4200];
+		snprintf(path, sizeof path, "%s/join", d->dqlite_dir);
+		FILE *f = fopen(path, "w");
+		if (f == NULL || fclose(f) != 0 || cluster_save(d->dqlite_dir, seeds, n) != MK_OK) {
+			mk_error("mkd", "cannot write %s: %s", d->dqlite_dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (identity_save(d->dqlite_dir, &d->self) != MK_OK) {
+		mk_error("mkd", "cannot write %s/info.yaml: %s", d->dqlite_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void load_members(struct daemon *d)
+{
+	struct dq_server *servers;
+	size_t n;
+	char errmsg[512];
+	d->n_members = 0;
+	add_member(d, d->self.address);
+	if (cluster_load(d->dqlite_dir, &servers, &n, errmsg, sizeof errmsg) != MK_OK) {
+		mk_warn("mkd", "%s: ignoring it", errmsg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		add_member(d, servers[i].address);
+	free(servers);
+}
+
+/* ---- background job, one at a time: join, open the store, refresh ---- */
+
+static void job_work(uv_work_t *req)
+{
+	struct daemon *d = req->data;
+	char errmsg[512];
+	if (join_pending(d)) {
+		const char *seeds[MAX_MEMBERS];
+		for (size_t i = 0; i < d->n_members; i++)
+			seeds[i] = d->members[i];
+		int rv = join_add_self(seeds, d->n_members, d->self.id, d->self.address, 5000,
+				       errmsg, sizeof errmsg);
+		if (rv != MK_OK) {
+			mk_warn("mkd", "joining: %s", errmsg);
+			return;
+		}
+		char path[4200];
+		snprintf(path, sizeof path, "%s/join", d->dqlite_dir);
+		unlink(path);
+		mk_info("mkd", "joined the cluster as node %" PRIx64, d->self.id);
+	}
+	if (d->store == NULL) {
+		const char *members[MAX_MEMBERS];
+		for (size_t i = 0; i < d->n_members; i++)
+			members[i] = d->members[i];
+		struct store_config cfg = {
+			.members = members,
+			.n_members = d->n_members,
+			.local_address = d->self.address,
+			.poll_interval_ms = d->opt.poll_interval_ms,
+			.compact_interval_ms = d->opt.compact_interval_ms,
+			.op_timeout_ms = 5000,
+		};
+		if (store_open(&cfg, &d->store) != MK_OK) {
+			mk_warn("mkd", "store not available yet: %s", store_last_error());
+			d->store = NULL;
+			return;
+		}
+		int64_t rev = 0;
+		store_revision(d->store, &rev, NULL);
+		mk_info("mkd", "ready: store at revision %lld", (long long)rev);
+	}
+	/* Keep cluster.yaml current: it seeds leader discovery on restart. */
+	struct dq_client_config cc = {.members = (const char *const[]){d->self.address},
+				      .n_members = 1, .direct = true};
+	struct dq_client *c;
+	if (dq_client_open(&cc, &c) != MK_OK)
+		return;
+	struct dq_server *servers;
+	size_t n;
+	if (dq_cluster(c, &servers, &n) == MK_OK) {
+		if (n > 0)
+			cluster_save(d->dqlite_dir, servers, n);
+		free(servers);
+	}
+	dq_client_close(c);
+}
+
+static void job_done(uv_work_t *req, int status)
+{
+	struct daemon *d = req->data;
+	d->job_running = false;
+	if (d->stopping)
+		uv_stop(&d->loop);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	if (d->job_running || d->stopping)
+		return;
+	d->job_running = true;
+	d->job.data = d;
+	uv_queue_work(&d->loop, &d->job, job_work, job_done);
+	/* Until the store is up, retry sooner than the refresh period. */
+	uv_timer_set_repeat(&d->tick, d->store ? MEMBERS_REFRESH_MS : STORE_RETRY_MS);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct daemon *d = sig->data;
+	if (d->stopping)
+		return;
+	mk_info("mkd", "%s received: shutting down", strsignal(signum));
+	d->stopping = true;
+	uv_timer_stop(&d->tick);
+	if (!d->job_running)
+		uv_stop(&d->loop);
+	/* else job_done stops the loop once the worker is finished */
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	/* Mandatory for dqlite: without it a peer dying makes libuv's write
+	 * kill the surviving nodes (reference/dqlite.md §4.3). */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct daemon d;
+	memset(&d, 0, sizeof d);
+	int pr = parse_options(argc, argv, &d.opt);
+	if (pr != 0)
+		return pr > 0 ? 0 : 2;
+	d.opt.data_dir = datadir_resolve(d.opt.data_dir);
+
+	char errmsg[512];
+	if (datadir_prepare(d.opt.data_dir, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		return 1;
+	}
+	snprintf(d.dqlite_dir, sizeof d.dqlite_dir, "%s/dqlite", d.opt.data_dir);
+	if (load_identity(&d) != 0)
+		return 1;
+	load_members(&d);
+
+	struct dq_node_config nc = {.id = d.self.id, .address = d.self.address,
+				    .dir = d.dqlite_dir,
+				    .failure_domain = d.opt.failure_domain};
+	if (dq_node_start(&nc, &d.node, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		return 1;
+	}
+
+	uv_loop_init(&d.loop);
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_timer_init(&d.loop, &d.tick);
+	d.tick.data = &d;
+	uv_timer_start(&d.tick, on_tick, 0, STORE_RETRY_MS);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+
+	/* Orderly: the store finishes queued writes, then the node stops. */
+	store_close(d.store);
+	dq_node_stop(d.node);
+	uv_walk(&d.loop, close_handle, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	mk_info("mkd", "stopped");
+	return 0;
+}

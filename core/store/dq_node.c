@@ -1,0 +1,65 @@
+#include "dq_node.h"
+
+#include <dqlite.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../base/err.h"
+#include "../base/log.h"
+
+struct dq_node {
+	dqlite_node *node;
+};
+
+int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
+		  char *errmsg, size_t errlen)
+{
+	struct dq_node *n = calloc(1, sizeof *n);
+	if (n == NULL) {
+		snprintf(errmsg, errlen, "out of memory");
+		return MK_ENOMEM;
+	}
+	int rv = dqlite_node_create(config->id, config->address, config->dir, &n->node);
+	if (rv != 0) {
+		snprintf(errmsg, errlen, "dqlite_node_create: %s",
+			 n->node ? dqlite_node_errmsg(n->node) : "failed");
+		goto err_after_create;
+	}
+	if ((rv = dqlite_node_set_bind_address(n->node, config->address)) != 0) {
+		snprintf(errmsg, errlen, "cannot bind %s: %s", config->address,
+			 dqlite_node_errmsg(n->node));
+		goto err_after_create;
+	}
+	if ((rv = dqlite_node_set_network_latency_ms(n->node, DQ_NETWORK_LATENCY_MS)) != 0 ||
+	    (rv = dqlite_node_set_snapshot_params(n->node, DQ_SNAPSHOT_THRESHOLD,
+						  DQ_SNAPSHOT_TRAILING)) != 0 ||
+	    (rv = dqlite_node_set_failure_domain(n->node, config->failure_domain)) != 0) {
+		snprintf(errmsg, errlen, "configuring the node: %s", dqlite_node_errmsg(n->node));
+		goto err_after_create;
+	}
+	if ((rv = dqlite_node_start(n->node)) != 0) {
+		snprintf(errmsg, errlen, "starting the node: %s", dqlite_node_errmsg(n->node));
+		goto err_after_create;
+	}
+	mk_info("dqlite", "node %llx serving on %s (data in %s)",
+		(unsigned long long)config->id, config->address, config->dir);
+	*out = n;
+	return MK_OK;
+
+err_after_create:
+	if (n->node)
+		dqlite_node_destroy(n->node);
+	free(n);
+	return MK_EIO;
+}
+
+void dq_node_stop(struct dq_node *n)
+{
+	if (n == NULL)
+		return;
+	int rv = dqlite_node_stop(n->node);
+	if (rv != 0)
+		mk_warn("dqlite", "stopping the node: %s", dqlite_node_errmsg(n->node));
+	dqlite_node_destroy(n->node);
+	free(n);
+}
