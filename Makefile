@@ -25,7 +25,7 @@ MKD_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MKD_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS     := $(BUILD)/storectl $(BUILD)/fakedq $(BUILD)/store-bench
+TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench
 
 .PHONY: all deps run test unit e2e asan bench clean
 all: $(BUILD)/mkd $(TOOLS) $(UNIT_BIN)
@@ -33,9 +33,13 @@ all: $(BUILD)/mkd $(TOOLS) $(UNIT_BIN)
 deps:
 	@sh tests/deps.sh
 
+# Keep objects: they are not throw-away intermediates.
+.SECONDARY:
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmk.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -45,9 +49,6 @@ $(BUILD)/mkd: $(MKD_OBJ) $(BUILD)/libmk.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/storectl: $(BUILD)/obj/tests/tools/storectl.o $(BUILD)/libmk.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/fakedq: $(BUILD)/obj/tests/tools/fakedq.o $(BUILD)/libmk.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/store-bench: $(BUILD)/obj/bench/store_bench.o $(BUILD)/libmk.a

@@ -53,6 +53,7 @@ struct dq_client {
 
 	uint64_t last_code;
 	char errmsg[512];
+	int fault_drop_after; /* tests: drop the connection after the Nth send */
 };
 
 static int fail(struct dq_client *c, int err, const char *fmt, ...)
@@ -221,7 +222,17 @@ static int send_request(struct dq_client *c)
 		dq_client_disconnect(c);
 		return fail(c, MK_EIO, "%s: send: %s", where, strerror(e));
 	}
+	if (c->fault_drop_after > 0 && --c->fault_drop_after == 0) {
+		/* The request reached the server; its answer never will. */
+		dq_client_disconnect(c);
+		return fail(c, MK_EIO, "injected fault: connection dropped after sending");
+	}
 	return MK_OK;
+}
+
+void dq_client_fault_drop_after_send(struct dq_client *c, int nth)
+{
+	c->fault_drop_after = nth;
 }
 
 /* Receives one message body into `in`; *type is its response type. */

@@ -295,6 +295,10 @@ static void *writer_main(void *arg)
 		}
 		if (s->queue_head == NULL)
 			s->queue_tail = NULL;
+		if (s->fault_drop_after) {
+			dq_client_fault_drop_after_send(s->write_conn, s->fault_drop_after);
+			s->fault_drop_after = 0;
+		}
 		pthread_mutex_unlock(&s->write_lock);
 
 		run_group(s, group, n);
@@ -329,6 +333,13 @@ void store_writer_stop(struct store *s)
 	pthread_join(s->writer, NULL);
 	dq_client_close(s->write_conn);
 	s->write_conn = NULL;
+}
+
+void store_fault_drop_write_after(struct store *s, int nth)
+{
+	pthread_mutex_lock(&s->write_lock);
+	s->fault_drop_after = nth;
+	pthread_mutex_unlock(&s->write_lock);
 }
 
 /* Queues `op` and waits for the writer to finish it. */

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian 12 packages mk needs to build, test and benchmark.
+# Idempotent: installs only what is missing.  Needs root (or sudo).
+set -eu
+
+BUILD_PKGS="gcc make pkg-config libdqlite-dev libraft-dev libuv1-dev libsqlite3-dev libyaml-dev libcurl4-openssl-dev"
+TEST_PKGS="libcmocka-dev go-dqlite iproute2 procps"
+BENCH_PKGS="etcd-server etcd-client"
+PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $PKGS | wc -w) packages present"
+	exit 0
+fi
+echo "deps: installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"
