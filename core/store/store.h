@@ -114,8 +114,10 @@ int store_revision(struct store *s, int64_t *rev, int64_t *compacted);
  * Periodic compaction calls this; so may an operator. */
 int store_compact(struct store *s, int64_t target);
 
-/* Watch the keys under `prefix` for changes after `after_rev`.  MK_ECOMPACTED
- * if after_rev is older than the compacted revision. */
+/* Watch the keys under `prefix` for changes after `after_rev`
+ * (STORE_WATCH_NOW: from the current revision; 0: the whole history).
+ * MK_ECOMPACTED if after_rev is older than the compacted revision. */
+#define STORE_WATCH_NOW (-1)
 int store_watch(struct store *s, const char *prefix, int64_t after_rev,
 		struct store_watch **out);
 /* Next event, waiting up to timeout_ms (-1 forever).  MK_ETIMEDOUT when

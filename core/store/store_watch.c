@@ -272,7 +272,7 @@ static int replay(struct store *s, struct store_watch *w)
 int store_watch(struct store *s, const char *prefix, int64_t after_rev,
 		struct store_watch **out)
 {
-	if (after_rev < 0)
+	if (after_rev < 0 && after_rev != STORE_WATCH_NOW)
 		return store_fail(MK_EINVAL, "negative revision");
 	struct store_watch *w = calloc(1, sizeof *w);
 	if (w == NULL)
@@ -308,7 +308,7 @@ int store_watch(struct store *s, const char *prefix, int64_t after_rev,
 		store_fail(rv, "%s", dq_client_errmsg(s->hub_conn));
 		goto err_unlock;
 	}
-	if (after_rev == 0)
+	if (after_rev == STORE_WATCH_NOW)
 		after_rev = s->hub_rev;
 	w->after_rev = after_rev;
 	if (after_rev < s->hub_rev) {

@@ -7,7 +7,7 @@
  * Store commands (leader found through the addresses):
  *   create KEY VALUE [TTL_MS]     update KEY VALUE [REV]     delete KEY [REV]
  *   get KEY                       list PREFIX [LIMIT]        rev
- *   watch PREFIX AFTER_REV COUNT [TIMEOUT_MS]
+ *   watch PREFIX AFTER_REV COUNT [TIMEOUT_MS]   (AFTER_REV -1: from now)
  *   writeloop PREFIX N            creates PREFIX<i>=v<i>, printing
  *                                 "ack <i> <rev> <ms>" per acknowledged write
  *                                 and "err <i> <message>" per failed one
