@@ -53,7 +53,8 @@ struct dq_client {
 
 	uint64_t last_code;
 	char errmsg[512];
-	int fault_drop_after; /* tests: drop the connection after the Nth send */
+	int fault_type;       /* tests: lose the answer to the nth request */
+	int fault_nth;        /* of this type (see dq_client_fault_lose_answer) */
 };
 
 static int fail(struct dq_client *c, int err, const char *fmt, ...)
@@ -222,17 +223,13 @@ static int send_request(struct dq_client *c)
 		dq_client_disconnect(c);
 		return fail(c, MK_EIO, "%s: send: %s", where, strerror(e));
 	}
-	if (c->fault_drop_after > 0 && --c->fault_drop_after == 0) {
-		/* The request reached the server; its answer never will. */
-		dq_client_disconnect(c);
-		return fail(c, MK_EIO, "injected fault: connection dropped after sending");
-	}
 	return MK_OK;
 }
 
-void dq_client_fault_drop_after_send(struct dq_client *c, int nth)
+void dq_client_fault_lose_answer(struct dq_client *c, enum dq_request type, int nth)
 {
-	c->fault_drop_after = nth;
+	c->fault_type = (int)type;
+	c->fault_nth = nth;
 }
 
 /* Receives one message body into `in`; *type is its response type. */
@@ -312,6 +309,11 @@ static int roundtrip(struct dq_client *c, uint8_t expect)
 		rv = recv_message(c, &c->in, &type);
 	if (rv != MK_OK)
 		return rv;
+	if (c->fault_nth > 0 && c->out.data[4] == c->fault_type && --c->fault_nth == 0) {
+		/* The server did the work; its answer is lost on the way. */
+		dq_client_disconnect(c);
+		return fail(c, MK_EIO, "injected fault: answer lost");
+	}
 	if (type == DQ_RESP_FAILURE)
 		return failure(c, &c->in);
 	if (type != expect) {

@@ -112,10 +112,11 @@ const char *dq_client_address(const struct dq_client *c);
 /* Increases every time a new connection is made. */
 uint64_t dq_client_generation(const struct dq_client *c);
 
-/* Fault injection for tests: the nth request sent from now on reaches the
- * server, then the connection drops before its response is read (the
- * client reports MK_EIO), as when a leader dies mid-commit. 0 disables. */
-void dq_client_fault_drop_after_send(struct dq_client *c, int nth);
+/* Fault injection for tests: the server answers the nth request of `type`
+ * from now on, but the answer is lost and the connection dropped (the
+ * client reports MK_EIO), as when a leader dies right after committing.
+ * nth 0 disables. */
+void dq_client_fault_lose_answer(struct dq_client *c, enum dq_request type, int nth);
 
 /* ---- SQL ---- */
 

@@ -34,7 +34,7 @@ struct store {
 	struct write_op *queue_head;
 	struct write_op *queue_tail;
 	bool writer_stopping;
-	int fault_drop_after; /* tests: armed on write_conn by the next group */
+	int fault_type, fault_nth; /* tests: armed on write_conn by the next group */
 	pthread_t writer;
 	struct dq_client *write_conn;
 
@@ -90,9 +90,9 @@ int store_dup_text(const struct dq_value *v, char **out);
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);
 
-/* Tests: the next write group's nth request is sent, then its connection
- * drops before the answer (see dq_client_fault_drop_after_send). */
-void store_fault_drop_write_after(struct store *s, int nth);
+/* Tests: the answer to the next write group's nth request of `type` is
+ * lost (see dq_client_fault_lose_answer). */
+void store_fault_lose_write_answer(struct store *s, enum dq_request type, int nth);
 
 /* Deletes `key` at revision `rev` although it has expired (expiry). */
 int store_delete_expired(struct store *s, const char *key, int64_t rev);

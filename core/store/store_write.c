@@ -295,9 +295,9 @@ static void *writer_main(void *arg)
 		}
 		if (s->queue_head == NULL)
 			s->queue_tail = NULL;
-		if (s->fault_drop_after) {
-			dq_client_fault_drop_after_send(s->write_conn, s->fault_drop_after);
-			s->fault_drop_after = 0;
+		if (s->fault_nth) {
+			dq_client_fault_lose_answer(s->write_conn, s->fault_type, s->fault_nth);
+			s->fault_nth = 0;
 		}
 		pthread_mutex_unlock(&s->write_lock);
 
@@ -335,10 +335,11 @@ void store_writer_stop(struct store *s)
 	s->write_conn = NULL;
 }
 
-void store_fault_drop_write_after(struct store *s, int nth)
+void store_fault_lose_write_answer(struct store *s, enum dq_request type, int nth)
 {
 	pthread_mutex_lock(&s->write_lock);
-	s->fault_drop_after = nth;
+	s->fault_type = (int)type;
+	s->fault_nth = nth;
 	pthread_mutex_unlock(&s->write_lock);
 }
 

@@ -390,15 +390,15 @@ static void test_lost_commit_answer_is_not_applied_twice(void **state)
 {
 	struct store *s = ((struct fixture *)*state)->store;
 	int64_t r1, r2, rev;
-	/* create = BEGIN, expiry check, INSERT, COMMIT: drop after COMMIT. */
-	store_fault_drop_write_after(s, 4);
+	/* A create runs BEGIN ... COMMIT: lose COMMIT's answer. */
+	store_fault_lose_write_answer(s, DQ_REQ_EXEC_SQL, 2);
 	assert_int_equal(store_create(s, "/once/a", "1", 1, 0, &r1), MK_OK);
 	struct store_kv kv;
 	assert_int_equal(store_get(s, "/once/a", &kv), MK_OK);
 	assert_int_equal(kv.rev, r1);
 	store_kv_free(&kv);
 	/* An unconditional update is one autocommit statement. */
-	store_fault_drop_write_after(s, 1);
+	store_fault_lose_write_answer(s, DQ_REQ_EXEC, 1);
 	assert_int_equal(store_update(s, "/once/a", "2", 1, 0, 0, &r2), MK_OK);
 	assert_int_equal(store_revision(s, &rev, NULL), MK_OK);
 	assert_int_equal(rev, r2); /* exactly one new revision for it */
