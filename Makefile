@@ -27,7 +27,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench
 
-.PHONY: all deps run test unit e2e asan bench clean
+.PHONY: all deps run test asan fuzz bench clean
 all: $(BUILD)/mkd $(TOOLS) $(UNIT_BIN)
 
 deps:
@@ -60,6 +60,18 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/support.o 
 
 
 
+
+# Fuzz targets (libFuzzer, clang): built by `make all` when clang is present;
+# tests/run.sh runs each for a bounded time.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+ifneq ($(shell command -v clang 2>/dev/null),)
+all: $(FUZZ_BIN)
+endif
+$(BUILD)/fuzz/%: tests/fuzz/%.c core/store/dq_wire.c core/base/buf.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $^ -o $@
 
 run: deps all
 	@mkdir -p .mk-data

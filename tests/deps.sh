@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libdqlite-dev libraft-dev libuv1-dev libsqlite3-dev libyaml-dev libcurl4-openssl-dev"
-TEST_PKGS="libcmocka-dev go-dqlite iproute2 procps"
+TEST_PKGS="libcmocka-dev go-dqlite iproute2 procps python3 clang libclang-rt-14-dev"
 BENCH_PKGS="etcd-server etcd-client"
 PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS"
 

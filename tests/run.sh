@@ -5,7 +5,8 @@
 #
 # Unit tests are cmocka binaries (BUILD_DIR/tests/test_*); each test case
 # counts.  Process tests are tests/e2e/*.sh; they print TAP-style lines
-# "ok - NAME" / "not ok - NAME", and each line counts.  A process test that
+# "ok - NAME" / "not ok - NAME", and each line counts.  Each libFuzzer
+# target (BUILD_DIR/fuzz/fuzz_*) runs for MK_FUZZ_SECONDS (20) and counts one.  A process test that
 # exits non-zero without reporting a failure counts one failure more.
 set -u
 BUILD=${1:-build}
@@ -38,6 +39,28 @@ for t in "$BUILD"/tests/test_*; do
 	fi
 	grep '^not ok ' "$log" | sed "s/^/$name: /"
 	echo "$name: $(grep -c '^ok ' "$log") passed, $(grep -c '^not ok ' "$log") failed"
+done
+
+# Fuzz targets: a bounded run each from an empty corpus; any crash fails.
+for t in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	case "$name" in *"$FILTER"*) ;; *) continue ;; esac
+	log=$LOGDIR/$name.log
+	corpus=$(mktemp -d)
+	(cd "$corpus" && "$t" -max_total_time="${MK_FUZZ_SECONDS:-20}" -print_final_stats=1 . >"$log" 2>&1)
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "$name: ok (${runs:-?} inputs)"
+	else
+		failed=$((failed + 1))
+		cp "$corpus"/crash-* "$LOGDIR"/ 2>/dev/null
+		echo "not ok - $name found a crash (log: $log)"
+		grep -A8 ERROR "$log" | head -20
+	fi
+	rm -rf "$corpus"
 done
 
 for t in "$ROOT"/tests/e2e/*.sh; do

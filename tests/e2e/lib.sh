@@ -1,0 +1,281 @@
+# Shared helpers for the process-level tests (sourced, not run).
+#
+# The runner (tests/run.sh) sets BUILD (absolute build dir) and ROOT (repo
+# root) and counts the TAP lines each script prints: "ok - ..." and
+# "not ok - ...".  Everything else a script prints is commentary; keep it
+# prefixed with "# " so it can never be mistaken for a result.
+#
+# Rules every script follows, enforced by these helpers:
+#   - every wait polls a condition with a deadline (wait_for), never a bare
+#     sleep standing in for a condition;
+#   - every process a script starts is recorded and killed on exit, and the
+#     temporary directory is removed (the EXIT trap installed below);
+#   - only 127.0.0.1, and ports from the script's own range (pick_port).
+
+set -u
+
+: "${BUILD:?BUILD (absolute build directory) must be set; use tests/run.sh}"
+: "${ROOT:?ROOT (repository root) must be set; use tests/run.sh}"
+MKD=$BUILD/mkd
+STORECTL=$BUILD/storectl
+PY=/usr/bin/python3
+
+E2E_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "/tmp/mk-e2e-$E2E_NAME.XXXXXX")
+N_OK=0
+N_FAIL=0
+
+# Per-mkd bookkeeping, keyed by the name given to start_mkd / spawn_mkd.
+declare -A MKD_PID=()      # pid of the running process ("" once reaped)
+declare -A MKD_RC=()       # exit status of the last run, once reaped
+declare -A MKD_LOGSTART=() # line of NAME.log where the current run begins
+declare -A MKD_ARGV=()     # the run's arguments, shell-quoted, for restart
+declare -A MKD_PORTOF=()   # dqlite port given to start_mkd
+BG_PIDS=()                 # other background helpers (writers, fake servers)
+
+# ---- results ---------------------------------------------------------------
+
+ok() {
+	N_OK=$((N_OK + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	N_FAIL=$((N_FAIL + 1))
+	echo "not ok - $*"
+}
+
+# note TEXT...: commentary that the runner does not count.
+note() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+# check DESC CMD [ARGS...]: ok when CMD succeeds; on failure shows its output.
+check() {
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $rc)"
+		note "command: $*" "$out"
+	fi
+	return $rc
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		note "expected: $2" "actual:   $3"
+		return 1
+	fi
+}
+
+# ---- time and waiting ------------------------------------------------------
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for TIMEOUT_S CMD [ARGS...]: polls CMD every 0.1 s until it succeeds
+# (0) or the deadline passes (1).
+wait_for() {
+	local deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(now_ms)" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# ---- ports -----------------------------------------------------------------
+
+# listening PORT: something accepts TCP connections on 127.0.0.1:PORT.
+listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pick_port FIRST LAST: prints the first port of the range nobody listens on,
+# so that a stray process (or a concurrent run) does not make us flaky.
+PICKED_PORTS=" "
+pick_port() {
+	local p
+	for ((p = $1; p <= $2; p++)); do
+		case "$PICKED_PORTS" in *" $p "*) continue ;; esac
+		if ! listening "$p"; then
+			PICKED_PORTS="$PICKED_PORTS$p "
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "pick_port: no free port in $1-$2" >&2
+	return 1
+}
+
+# ---- processes -------------------------------------------------------------
+
+# alive PID: the process exists and is not a zombie awaiting wait.
+alive() {
+	local st
+	[ -n "$1" ] || return 1
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# spawn_mkd NAME ARGS...: starts mkd with exactly ARGS, logging (stdout and
+# stderr) to $TMP/NAME.log, appended so that a restart keeps the history.
+spawn_mkd() {
+	local name=$1
+	shift
+	local log=$TMP/$name.log
+	touch "$log"
+	MKD_LOGSTART[$name]=$(($(wc -l <"$log") + 1))
+	MKD_ARGV[$name]=$(printf '%q ' "$@")
+	echo "=== start: mkd $* ===" >>"$log"
+	MKD_LOGSTART[$name]=$((MKD_LOGSTART[$name] + 1))
+	"$MKD" "$@" >>"$log" 2>&1 &
+	MKD_PID[$name]=$!
+	MKD_RC[$name]=""
+}
+
+# start_mkd NAME PORT [EXTRA ARGS...]: mkd with data in $TMP/NAME, serving on
+# 127.0.0.1:PORT.
+start_mkd() {
+	local name=$1 port=$2
+	shift 2
+	MKD_PORTOF[$name]=$port
+	spawn_mkd "$name" --data-dir "$TMP/$name" --address 127.0.0.1 \
+		--dqlite-port "$port" "$@"
+}
+
+# restart_mkd NAME: same arguments as the previous run.
+restart_mkd() {
+	local name=$1
+	eval "spawn_mkd \"\$name\" ${MKD_ARGV[$name]}"
+}
+
+addr_of() { echo "127.0.0.1:${MKD_PORTOF[$1]}"; }
+data_of() { echo "$TMP/$1"; }
+pid_of() { echo "${MKD_PID[$1]}"; }
+
+# run_log NAME: the log of the current (or last) run only.
+run_log() {
+	tail -n +"${MKD_LOGSTART[$1]}" "$TMP/$1.log"
+}
+
+# log_has NAME REGEX: the current run logged a line matching REGEX.
+log_has() {
+	run_log "$1" | grep -Eq -- "$2"
+}
+
+# wait_log NAME REGEX [TIMEOUT_S]
+wait_log() {
+	wait_for "${3:-20}" log_has "$1" "$2"
+}
+
+# wait_ready NAME [TIMEOUT_S]: the store of NAME is usable.  Fails early if
+# the process died.
+wait_ready() {
+	local name=$1 deadline=$(($(now_ms) + ${2:-20} * 1000))
+	while :; do
+		log_has "$name" 'mkd: ready: store at revision [0-9]+' && return 0
+		if ! alive "${MKD_PID[$name]}"; then
+			note "mkd $name died before becoming ready"
+			return 1
+		fi
+		[ "$(now_ms)" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# reap NAME [TIMEOUT_S]: waits (bounded) for NAME to exit; records its exit
+# status in MKD_RC[NAME].  Returns 1 if it is still running at the deadline.
+reap() {
+	local name=$1 pid=${MKD_PID[$1]}
+	[ -n "$pid" ] || return 0
+	wait_for "${2:-20}" eval "! alive $pid" || return 1
+	wait "$pid" 2>/dev/null
+	MKD_RC[$name]=$?
+	MKD_PID[$name]=""
+	return 0
+}
+
+# stop_mkd NAME [SIGNAL] [TIMEOUT_S]: signals NAME (TERM by default) and
+# reaps it; on timeout, kills it hard and returns 1.  Exit status in MKD_RC.
+stop_mkd() {
+	local name=$1 sig=${2:-TERM} pid=${MKD_PID[$1]}
+	[ -n "$pid" ] || return 0
+	kill -s "$sig" "$pid" 2>/dev/null
+	if ! reap "$name" "${3:-20}"; then
+		note "mkd $name ignored SIG$sig; killing it"
+		kill -9 "$pid" 2>/dev/null
+		reap "$name" 5
+		return 1
+	fi
+	return 0
+}
+
+# bg_track PID: kill this helper on exit too.
+bg_track() { BG_PIDS+=("$1"); }
+
+# stop_bg PID: ends a helper we started, bounded.
+stop_bg() {
+	kill "$1" 2>/dev/null
+	wait_for 5 eval "! alive $1" || kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# ---- clients ---------------------------------------------------------------
+
+# sc ADDRS ARGS...: storectl, never longer than 40 s.  The -k makes sure a
+# wedged client cannot hang the script either.
+sc() {
+	local addrs=$1
+	shift
+	timeout -k 5 40 "$STORECTL" -s "$addrs" "$@"
+}
+
+# dq ADDR DB ARGS...: Debian's go-dqlite shell, bounded.
+dq() {
+	local addr=$1
+	shift
+	timeout -k 5 30 dqlite -s "$addr" "$@"
+}
+
+# ---- cleanup ---------------------------------------------------------------
+
+e2e_cleanup() {
+	local name pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null
+	done
+	for name in "${!MKD_PID[@]}"; do
+		pid=${MKD_PID[$name]}
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}" "${MKD_PID[@]}"; do
+		[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	done
+	# On failure, leave the daemons' logs in the script's output.
+	if [ "$N_FAIL" -gt 0 ]; then
+		for name in "${!MKD_LOGSTART[@]}"; do
+			note "---- log of mkd $name (last 40 lines) ----"
+			tail -n 40 "$TMP/$name.log" | sed 's/^/# /'
+		done
+	fi
+	rm -rf "$TMP"
+	echo "# $E2E_NAME: $N_OK ok, $N_FAIL not ok"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ -x "$MKD" ] && [ -x "$STORECTL" ] || {
+	not_ok "$E2E_NAME: $MKD and $STORECTL must be built (make build/mkd build/storectl)"
+	exit 1
+}
