@@ -1,11 +1,6 @@
 #include "dq_client_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +10,7 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/net.h"
 #include "../base/log.h"
 
 int dq_fail(struct dq_client *c, int err, const char *fmt, ...)
@@ -41,79 +37,19 @@ static void sleep_ms(int ms)
 
 /* ---- transport ---- */
 
-static int split_address(const char *address, char *host, size_t hostlen,
-			 char *port, size_t portlen)
-{
-	const char *colon = strrchr(address, ':');
-	if (colon == NULL || colon == address || colon[1] == '\0')
-		return MK_EINVAL;
-	size_t n = (size_t)(colon - address);
-	if (n >= hostlen || strlen(colon + 1) >= portlen)
-		return MK_EINVAL;
-	memcpy(host, address, n);
-	host[n] = '\0';
-	strcpy(port, colon + 1);
-	return MK_OK;
-}
-
-/* Connects to "IP:PORT" within timeout_ms and sends the protocol version.
- * Returns the socket or a negative error with `why` filled in. */
+/* Connects to `address` and sends the protocol version (the server does
+ * not answer it).  Returns the socket or a negative error with `why`. */
 static int dial(const char *address, int timeout_ms, int io_timeout_ms, char *why,
 		size_t whylen)
 {
-	char host[64], port[16];
-	if (split_address(address, host, sizeof host, port, sizeof port) != MK_OK) {
-		snprintf(why, whylen, "bad address \"%s\" (want IP:PORT)", address);
-		return MK_EINVAL;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	int gai = getaddrinfo(host, port, &hints, &ai);
-	if (gai != 0) {
-		snprintf(why, whylen, "%s: %s", address, gai_strerror(gai));
-		return MK_EUNAVAILABLE;
-	}
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(why, whylen, "%s: socket: %s", address, strerror(errno));
-		freeaddrinfo(ai);
-		return MK_EIO;
-	}
-	int rv = connect(fd, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (rv != 0 && errno != EINPROGRESS)
-		goto err_connect;
-	if (rv != 0) {
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		rv = poll(&pfd, 1, timeout_ms);
-		if (rv == 0) {
-			snprintf(why, whylen, "%s: connect timed out after %d ms", address,
-				 timeout_ms);
-			close(fd);
-			return MK_EUNAVAILABLE;
-		}
-		int soerr = 0;
-		socklen_t slen = sizeof soerr;
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
-		if (rv < 0 || soerr != 0) {
-			errno = soerr ? soerr : errno;
-			goto err_connect;
-		}
-	}
-	/* Back to blocking with per-call timeouts: a peer that stops
-	 * answering turns into MK_EIO instead of a hang. */
-	int one = 1;
+	int fd = net_dial(address, timeout_ms, why, whylen);
+	if (fd < 0)
+		return fd;
+	/* Per-call timeouts: a peer that stops answering turns into
+	 * MK_EIO instead of a hang. */
 	struct timeval tv = {io_timeout_ms / 1000, (io_timeout_ms % 1000) * 1000};
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-		snprintf(why, whylen, "%s: fcntl: %s", address, strerror(errno));
-		close(fd);
-		return MK_EIO;
-	}
 	uint8_t hello[8] = {DQ_PROTOCOL_VERSION, 0, 0, 0, 0, 0, 0, 0};
 	if (send(fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
 		snprintf(why, whylen, "%s: handshake: %s", address, strerror(errno));
@@ -121,11 +57,6 @@ static int dial(const char *address, int timeout_ms, int io_timeout_ms, char *wh
 		return MK_EUNAVAILABLE;
 	}
 	return fd;
-
-err_connect:
-	snprintf(why, whylen, "%s: %s", address, strerror(errno));
-	close(fd);
-	return MK_EUNAVAILABLE;
 }
 
 static int send_all(int fd, const uint8_t *p, size_t n)

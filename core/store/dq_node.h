@@ -25,6 +25,10 @@
 #define DQ_SNAPSHOT_THRESHOLD 512
 #define DQ_SNAPSHOT_TRAILING 2048
 
+/* A raft peer that does not accept within this is reported unreachable
+ * (raft retries); connecting runs on libuv's small worker pool. */
+#define DQ_PEER_CONNECT_TIMEOUT_MS 1000
+
 struct dq_node;
 
 struct dq_node_config {

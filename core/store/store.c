@@ -20,10 +20,18 @@
  * Column types are plain INTEGER/TEXT/BLOB: dqlite rewrites DATETIME and
  * BOOLEAN columns (reference §2).  `create_rev` is 0 on a create row, which
  * means "this row's own rev" (a row cannot know its rev before insert).
+ *
+ * Every index and every extra table a write touches is another 4 KiB page
+ * that raft replicates and fsyncs on each node, so there are as few as the
+ * reads need: no AUTOINCREMENT (its sqlite_sequence row would be one more
+ * page per write) and no index on `nonce` (only read after a failure, and
+ * then within a small range of recent revisions).  Without AUTOINCREMENT a
+ * new rev is MAX(rev) + 1, which stays monotonic because compaction never
+ * deletes the newest row.
  */
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS log ("
-	"  rev INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  rev INTEGER PRIMARY KEY,"
 	"  key TEXT NOT NULL,"
 	"  op INTEGER NOT NULL," /* 1 create, 2 update, 3 delete */
 	"  create_rev INTEGER NOT NULL,"
@@ -32,7 +40,6 @@ static const char schema_sql[] =
 	"  nonce INTEGER NOT NULL,"
 	"  value BLOB);"
 	"CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);"
-	"CREATE UNIQUE INDEX IF NOT EXISTS log_nonce ON log(nonce);"
 	"CREATE TABLE IF NOT EXISTS live ("
 	"  key TEXT PRIMARY KEY,"
 	"  rev INTEGER NOT NULL,"
@@ -50,10 +57,8 @@ static const char schema_sql[] =
 	"      NEW.expires WHERE NEW.op != 3;"
 	"END;";
 
-/* The current revision survives compaction of the newest rows because
- * AUTOINCREMENT keeps the high-water mark in sqlite_sequence. */
 const char store_sql_revision[] =
-	"SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0),"
+	"SELECT COALESCE((SELECT MAX(rev) FROM log), 0),"
 	" (SELECT value FROM meta WHERE name = 'compact_rev')";
 
 static const char sql_get[] =
@@ -65,8 +70,7 @@ static const char sql_get[] =
  * is consistent with the revision it reports.  The LEFT JOIN yields one row
  * with NULL columns when the range is empty. */
 static const char sql_list_live[] =
-	"WITH r AS (SELECT COALESCE((SELECT seq FROM sqlite_sequence"
-	"                            WHERE name = 'log'), 0) AS rev)"
+	"WITH r AS (SELECT COALESCE((SELECT MAX(rev) FROM log), 0) AS rev)"
 	" SELECT r.rev, x.key, x.rev, x.create_rev, x.expires, x.value FROM r LEFT JOIN ("
 	"  SELECT live.key AS key, l.rev AS rev, live.create_rev AS create_rev,"
 	"         live.expires AS expires, l.value AS value"
@@ -343,6 +347,7 @@ int store_open(const struct store_config *config, struct store **out)
 	int64_t rev, compacted;
 	if ((rv = store_revision(s, &rev, &compacted)) != MK_OK)
 		goto err_free;
+	s->writer_seen_rev = rev;
 	if ((rv = store_writer_start(s)) != MK_OK)
 		goto err_free;
 	if ((rv = store_hub_start(s, rev)) != MK_OK)

@@ -110,7 +110,7 @@ int store_list(struct store *s, const char *prefix, const char *after_key,
 	       int64_t at_rev, size_t limit, struct store_list *out);
 int store_revision(struct store *s, int64_t *rev, int64_t *compacted);
 
-/* Compacts history up to `target` now (clamped to the current revision).
+/* Compacts history up to `target` now (clamped below the current revision).
  * Periodic compaction calls this; so may an operator. */
 int store_compact(struct store *s, int64_t target);
 

@@ -6,6 +6,7 @@
 #define MK_STORE_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "dq_client.h"
 #include "store.h"
@@ -34,6 +35,9 @@ struct store {
 	struct write_op *queue_head;
 	struct write_op *queue_tail;
 	bool writer_stopping;
+	uint64_t nonce_prefix;
+	int64_t writer_seen_rev; /* writer thread only: newest own revision */
+	_Atomic uint64_t nonce_counter;
 	int fault_type, fault_nth; /* tests: armed on write_conn by the next group */
 	pthread_t writer;
 	struct dq_client *write_conn;

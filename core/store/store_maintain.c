@@ -95,8 +95,9 @@ int store_compact(struct store *s, int64_t target)
 	int rv = store_revision(s, &rev, &compacted);
 	if (rv != MK_OK)
 		return rv;
-	if (target > rev)
-		target = rev;
+	/* Never the newest row: MAX(rev) is the current revision. */
+	if (target > rev - 1)
+		target = rev - 1;
 	struct dq_client *c = store_pool_get(s);
 	if (c == NULL)
 		return store_fail(MK_ENOMEM, "out of memory");

@@ -4,13 +4,18 @@
  * per database anyway, so concurrent callers would otherwise take turns
  * paying a full raft round trip each; grouped, they share one.
  *
- * Each operation is one compare-and-swap INSERT ... SELECT into the log
- * (reference §6); the trigger in the schema keeps `live` in step.  Every
- * operation carries a random nonce stored with its row.  When a commit ends
+ * A group is ONE statement, INSERT INTO log ... SELECT, with one
+ * compare-and-swap arm per operation (reference §6, build_group_sql); the
+ * trigger in the schema keeps `live` in step.  So a group costs one round
+ * trip and one raft commit whatever its size, plus one query to learn the
+ * revisions.  Every operation carries a nonce stored with its row.  When
+ * a commit ends
  * in a way that leaves its outcome unknown (leadership lost, connection
  * dropped) the writer first looks the nonces up on the new leader: found
  * means committed, and only the others are applied again.
  */
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,41 +54,6 @@ struct write_op {
 	struct write_op *next;
 };
 
-static const char sql_expire_key[] =
-	"INSERT INTO log (key, op, create_rev, prev_rev, expires, nonce, value)"
-	" SELECT key, 3, create_rev, rev, 0, ?2, NULL FROM live"
-	" WHERE key = ?1 AND expires != 0 AND expires <= ?3";
-
-static const char sql_create[] =
-	"INSERT INTO log (key, op, create_rev, prev_rev, expires, nonce, value)"
-	" SELECT ?1, 1, 0, 0, ?2, ?3, ?4"
-	" WHERE NOT EXISTS (SELECT 1 FROM live WHERE key = ?1)";
-
-static const char sql_update[] =
-	"INSERT INTO log (key, op, create_rev, prev_rev, expires, nonce, value)"
-	" SELECT key, 2, create_rev, rev, ?2, ?3, ?4 FROM live"
-	" WHERE key = ?1 AND (?5 = 0 OR rev = ?5)"
-	" AND (?6 = 0 OR expires = 0 OR expires > ?6)";
-
-static const char sql_delete[] =
-	"INSERT INTO log (key, op, create_rev, prev_rev, expires, nonce, value)"
-	" SELECT key, 3, create_rev, rev, 0, ?2, NULL FROM live"
-	" WHERE key = ?1 AND (?3 = 0 OR rev = ?3)"
-	" AND (?4 = 0 OR expires = 0 OR expires > ?4)";
-
-static const char sql_find_nonce[] = "SELECT rev FROM log WHERE nonce = ?1";
-
-static const char sql_diagnose[] =
-	"SELECT rev FROM live WHERE key = ?1 AND (expires = 0 OR expires > ?2)";
-
-static int64_t random_nonce(void)
-{
-	uint64_t v = 0;
-	while (getrandom(&v, sizeof v, 0) != sizeof v)
-		;
-	return (int64_t)(v >> 1); /* positive: SQLite INTEGER */
-}
-
 static void op_fail(struct write_op *op, int rv, const char *msg)
 {
 	op->done = true;
@@ -91,88 +61,151 @@ static void op_fail(struct write_op *op, int rv, const char *msg)
 	snprintf(op->errmsg, sizeof op->errmsg, "%s", msg);
 }
 
-/* Applies one operation inside the open transaction.  Returns a cluster
- * error (abort the group) or 0; the op's own outcome goes into op. */
-static int apply_op(struct dq_client *c, struct write_op *op, int64_t now)
+static const char sql_diagnose[] =
+	"SELECT rev FROM live WHERE key = ?1 AND (expires = 0 OR expires > ?2)";
+
+/* Appends printf-style text to the statement being built. */
+static int sql_append(struct mk_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int sql_append(struct mk_buf *b, const char *fmt, ...)
 {
-	struct dq_result res;
-	int rv;
-	switch (op->kind) {
-	case OP_CREATE: {
-		struct dq_value ep[3] = {dq_text(op->key), dq_int(op->expire_nonce),
-					 dq_int(now)};
-		rv = dq_exec(c, sql_expire_key, ep, 3, &res);
-		if (rv != MK_OK)
-			break;
-		struct dq_value p[4] = {dq_text(op->key), dq_int(op->expires),
-					dq_int(op->nonce), dq_blob(op->value, op->len)};
-		rv = dq_exec(c, sql_create, p, 4, &res);
-		if (rv == MK_OK && res.rows_affected == 0) {
-			char msg[160];
-			snprintf(msg, sizeof msg, "key \"%s\" already exists", op->key);
-			op_fail(op, MK_EEXISTS, msg);
-			return MK_OK;
-		}
-		break;
-	}
-	case OP_UPDATE: {
-		struct dq_value p[6] = {dq_text(op->key), dq_int(op->expires),
-					dq_int(op->nonce), dq_blob(op->value, op->len),
-					dq_int(op->expected_rev), dq_int(now)};
-		rv = dq_exec(c, sql_update, p, 6, &res);
-		break;
-	}
-	default: {
-		struct dq_value p[4] = {dq_text(op->key), dq_int(op->nonce),
-					dq_int(op->expected_rev),
-					dq_int(op->check_expiry ? now : 0)};
-		rv = dq_exec(c, sql_delete, p, 4, &res);
-		break;
-	}
-	}
-	if (rv == MK_ESQL || rv == MK_EINVAL) {
-		op_fail(op, rv, dq_client_errmsg(c));
-		return MK_OK;
-	}
-	if (rv != MK_OK)
-		return rv;
-	if (res.rows_affected == 0) {
-		op->needs_diagnosis = true;
-	} else {
-		op->rev = (int64_t)res.last_insert_id;
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || mk_buf_reserve(b, (size_t)n + 1) != MK_OK)
+		return MK_ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 	return MK_OK;
 }
 
-/* Looks up operations whose earlier attempt may have committed. */
-static int resolve_maybe(struct dq_client *c, struct write_op **ops, size_t n)
+/*
+ * Builds ONE statement that applies every pending operation of the group:
+ *
+ *   INSERT INTO log (...) SELECT <op 1> UNION ALL SELECT <op 2> ...
+ *
+ * Each arm is a compare-and-swap: it yields its row only if its
+ * precondition holds.  Because the schema has a trigger on log, SQLite
+ * evaluates the whole SELECT before inserting anything, so every arm sees
+ * the state before the group; the writer never puts two operations on the
+ * same key into one group, which makes that equal to applying them in order.
+ * Keys and values travel as parameters (two per operation); the integers
+ * are ours and are written into the text.  A create first turns an
+ * expired-but-unswept key into a tombstone, so watchers see it go.
+ */
+static int build_group_sql(struct mk_buf *sql, struct dq_value *params, size_t *np,
+			   struct write_op **ops, size_t n, int64_t now)
 {
-	for (size_t i = 0; i < n; i++) {
+	int rv = sql_append(sql, "INSERT INTO log (key, op, create_rev, prev_rev, expires,"
+				 " nonce, value) ");
+	size_t arms = 0;
+	*np = 0;
+	for (size_t i = 0; rv == MK_OK && i < n; i++) {
+		struct write_op *op = ops[i];
+		if (op->done)
+			continue;
+		size_t k = *np + 1, v = *np + 2; /* ?k key, ?v value */
+		params[(*np)++] = dq_text(op->key);
+		params[(*np)++] = op->kind == OP_DELETE ? dq_null() : dq_blob(op->value, op->len);
+		const char *sep = arms++ ? " UNION ALL " : "";
+		switch (op->kind) {
+		case OP_CREATE:
+			rv = sql_append(sql,
+					"%sSELECT key, 3, create_rev, rev, 0, %lld, NULL FROM live"
+					" WHERE key = ?%zu AND expires != 0 AND expires <= %lld"
+					" UNION ALL SELECT ?%zu, 1, 0, 0, %lld, %lld, ?%zu"
+					" WHERE NOT EXISTS (SELECT 1 FROM live WHERE key = ?%zu"
+					" AND (expires = 0 OR expires > %lld))",
+					sep, (long long)op->expire_nonce, k, (long long)now, k,
+					(long long)op->expires, (long long)op->nonce, v, k,
+					(long long)now);
+			break;
+		case OP_UPDATE:
+			rv = sql_append(sql,
+					"%sSELECT key, 2, create_rev, rev, %lld, %lld, ?%zu FROM live"
+					" WHERE key = ?%zu AND (%lld = 0 OR rev = %lld)"
+					" AND (expires = 0 OR expires > %lld)",
+					sep, (long long)op->expires, (long long)op->nonce, v, k,
+					(long long)op->expected_rev, (long long)op->expected_rev,
+					(long long)now);
+			break;
+		default:
+			rv = sql_append(sql,
+					"%sSELECT key, 3, create_rev, rev, 0, %lld, ?%zu FROM live"
+					" WHERE key = ?%zu AND (%lld = 0 OR rev = %lld)"
+					" AND (%lld = 0 OR expires = 0 OR expires > %lld)",
+					sep, (long long)op->nonce, v, k, (long long)op->expected_rev,
+					(long long)op->expected_rev,
+					(long long)(op->check_expiry ? now : 0),
+					(long long)(op->check_expiry ? now : 0));
+			break;
+		}
+	}
+	if (rv == MK_OK)
+		rv = mk_buf_append(sql, "", 1); /* NUL */
+	return rv;
+}
+
+/* Records the revision of every pending operation whose nonce is among
+ * the log rows with revisions in (from, to]; `final` marks those as
+ * resolved for good (a retry after an unknown outcome).  The others stay
+ * pending.  to <= 0: no upper bound.  The range keeps this cheap without
+ * an index on nonce. */
+static int lookup_nonces(struct dq_client *c, struct write_op **ops, size_t n, int64_t from,
+			 int64_t to, bool final)
+{
+	struct mk_buf sql = MK_BUF_INIT;
+	size_t asked = 0;
+	int rv = sql_append(&sql, "SELECT nonce, rev FROM log WHERE rev > %lld", (long long)from);
+	if (rv == MK_OK && to > 0)
+		rv = sql_append(&sql, " AND rev <= %lld", (long long)to);
+	if (rv == MK_OK)
+		rv = sql_append(&sql, " AND nonce IN (");
+	for (size_t i = 0; rv == MK_OK && i < n; i++) {
 		if (ops[i]->done)
 			continue;
-		struct dq_value p = dq_int(ops[i]->nonce);
-		struct dq_rows r;
-		int rv = dq_query(c, sql_find_nonce, &p, 1, 0, &r);
-		if (rv != MK_OK)
-			return rv;
-		if (r.nrows == 1) {
-			ops[i]->rev = dq_rows_at(&r, 0, 0)->integer;
-			ops[i]->done = true;
-			ops[i]->resolved = true;
-			ops[i]->rv = MK_OK;
-			mk_info("store", "write to \"%s\" had committed before the leader changed",
-				ops[i]->key);
-		}
-		dq_rows_free(&r);
+		rv = sql_append(&sql, "%s%lld", asked++ ? "," : "", (long long)ops[i]->nonce);
 	}
+	if (rv == MK_OK)
+		rv = sql_append(&sql, ")");
+	if (rv != MK_OK || asked == 0) {
+		mk_buf_free(&sql);
+		return rv;
+	}
+	struct dq_rows r;
+	rv = dq_query_sql(c, (const char *)sql.data, NULL, 0, 0, &r);
+	mk_buf_free(&sql);
+	if (rv != MK_OK)
+		return rv;
+	for (size_t j = 0; j < r.nrows; j++) {
+		int64_t nonce = dq_rows_at(&r, j, 0)->integer;
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i]->done || ops[i]->nonce != nonce)
+				continue;
+			ops[i]->rev = dq_rows_at(&r, j, 1)->integer;
+			ops[i]->done = true;
+			ops[i]->rv = MK_OK;
+			if (final) {
+				ops[i]->resolved = true;
+				mk_info("store", "write to \"%s\" had committed before the leader changed",
+					ops[i]->key);
+			}
+		}
+	}
+	dq_rows_free(&r);
 	return MK_OK;
 }
 
-/* One attempt at the pending operations of a group. */
+/* One attempt at the pending operations of a group: one INSERT statement
+ * (atomic on its own), then, for more than one operation, one query to
+ * learn each one's revision. */
 static int attempt(struct dq_client *c, struct write_op **ops, size_t n)
 {
-	/* Outcomes of an earlier attempt died with its transaction. */
-	size_t pending = 0;
+	size_t pending = 0, last = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i]->resolved)
 			continue;
@@ -180,34 +213,46 @@ static int attempt(struct dq_client *c, struct write_op **ops, size_t n)
 		ops[i]->needs_diagnosis = false;
 		ops[i]->rev = 0;
 		pending++;
+		last = i;
 	}
 	if (pending == 0)
 		return MK_OK;
-	int64_t now = store_now_ms();
-	/* A lone update or delete is a single statement: autocommit saves
-	 * two round trips.  Anything else needs a transaction. */
-	bool txn = pending > 1;
-	for (size_t i = 0; !txn && i < n; i++)
-		if (!ops[i]->done && ops[i]->kind == OP_CREATE)
-			txn = true;
-	int rv;
-	if (txn && (rv = dq_exec_sql(c, "BEGIN", NULL, 0, NULL)) != MK_OK)
+	struct dq_value params[2 * GROUP_MAX_OPS];
+	size_t np;
+	struct mk_buf sql = MK_BUF_INIT;
+	int rv = build_group_sql(&sql, params, &np, ops, n, store_now_ms());
+	struct dq_result res;
+	if (rv == MK_OK)
+		rv = dq_exec_sql(c, (const char *)sql.data, params, np, &res);
+	mk_buf_free(&sql);
+	if (rv != MK_OK)
 		return rv;
+	if (pending == 1 && res.rows_affected > 0) {
+		/* The operation's own row is the statement's last. */
+		ops[last]->rev = (int64_t)res.last_insert_id;
+		ops[last]->done = true;
+		ops[last]->rv = MK_OK;
+	} else if (res.rows_affected > 0) {
+		/* One statement's rows take consecutive revisions. */
+		int64_t last_rev = (int64_t)res.last_insert_id;
+		rv = lookup_nonces(c, ops, n, last_rev - (int64_t)res.rows_affected, last_rev,
+				   false);
+		if (rv != MK_OK)
+			return rv;
+	}
+	/* Whatever did not land failed its precondition. */
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i]->done)
 			continue;
-		if ((rv = apply_op(c, ops[i], now)) != MK_OK)
-			goto err_rollback;
+		if (ops[i]->kind == OP_CREATE) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "key \"%s\" already exists", ops[i]->key);
+			op_fail(ops[i], MK_EEXISTS, msg);
+		} else {
+			ops[i]->needs_diagnosis = true;
+		}
 	}
-	if (txn && (rv = dq_exec_sql(c, "COMMIT", NULL, 0, NULL)) != MK_OK)
-		goto err_rollback;
 	return MK_OK;
-
-err_rollback:
-	/* A dropped connection already rolled back on the server. */
-	if (txn && dq_client_connected(c))
-		dq_exec_sql(c, "ROLLBACK", NULL, 0, NULL);
-	return rv;
 }
 
 /* After commit: a CAS that matched nothing is "not found" or "conflict". */
@@ -242,14 +287,23 @@ static void run_group(struct store *s, struct write_op **ops, size_t n)
 	bool maybe = false;
 	int rv;
 	for (;;) {
-		rv = maybe ? resolve_maybe(c, ops, n) : MK_OK;
+		/* Anything this group wrote came after the newest revision
+		 * the writer had seen committed. */
+		rv = maybe ? lookup_nonces(c, ops, n, s->writer_seen_rev, 0, true) : MK_OK;
 		if (rv == MK_OK)
 			rv = attempt(c, ops, n);
 		if (rv == MK_OK)
 			break;
-		/* Only a failure during the commit itself (or a lost
-		 * connection) can leave writes half-known; a constraint
-		 * violation on the nonce also means "already there". */
+		if (rv == MK_ESQL && n > 1) {
+			/* Not a cluster problem: some operation is bad.  Run
+			 * them one by one so it fails alone. */
+			for (size_t i = 0; i < n; i++)
+				if (!ops[i]->resolved)
+					run_group(s, &ops[i], 1);
+			return;
+		}
+		/* After a lost answer or a lost leader the statement may
+		 * have committed: look before applying it again. */
 		if (rv != MK_EBUSY)
 			maybe = true;
 		if (!store_err_retryable(rv) || store_monotonic_ms() >= deadline)
@@ -260,6 +314,8 @@ static void run_group(struct store *s, struct write_op **ops, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct write_op *op = ops[i];
+		if (op->done && op->rv != MK_OK && rv != MK_OK)
+			op->done = false; /* its outcome died with the attempt */
 		if (op->done)
 			continue;
 		if (rv != MK_OK) {
@@ -271,8 +327,21 @@ static void run_group(struct store *s, struct write_op **ops, size_t n)
 			op->rv = MK_OK;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (ops[i]->rv == MK_OK && ops[i]->rev > s->writer_seen_rev)
+			s->writer_seen_rev = ops[i]->rev;
 	if (rv == MK_OK)
 		store_hub_kick(s);
+}
+
+/* Two operations on one key never share a group: each must see the
+ * other's result (see build_group_sql). */
+static bool group_has_key(struct write_op **group, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(group[i]->key, key) == 0)
+			return true;
+	return false;
 }
 
 static void *writer_main(void *arg)
@@ -287,7 +356,8 @@ static void *writer_main(void *arg)
 			break; /* stopping with nothing left to do */
 		size_t n = 0, bytes = 0;
 		while (s->queue_head && n < GROUP_MAX_OPS &&
-		       (n == 0 || bytes + s->queue_head->len <= GROUP_MAX_BYTES)) {
+		       (n == 0 || bytes + s->queue_head->len <= GROUP_MAX_BYTES) &&
+		       !group_has_key(group, n, s->queue_head->key)) {
 			struct write_op *op = s->queue_head;
 			s->queue_head = op->next;
 			bytes += op->len;
@@ -314,6 +384,10 @@ static void *writer_main(void *arg)
 
 int store_writer_start(struct store *s)
 {
+	uint32_t prefix = 0;
+	while (getrandom(&prefix, sizeof prefix, 0) != sizeof prefix)
+		;
+	s->nonce_prefix = prefix >> 1; /* 31 bits: nonces stay positive */
 	int rv = store_client_new(s, &s->write_conn);
 	if (rv != MK_OK)
 		return store_fail(rv, "out of memory");
@@ -343,11 +417,21 @@ void store_fault_lose_write_answer(struct store *s, enum dq_request type, int nt
 	pthread_mutex_unlock(&s->write_lock);
 }
 
+/* Nonces identify each write in the log (UNIQUE index).  A random
+ * per-store prefix keeps stores apart; a counter below it makes one
+ * store's nonces ascend, so the index grows at its end instead of dirtying
+ * a random page (and a replicated 4 KiB WAL frame) on every write. */
+static int64_t next_nonce(struct store *s)
+{
+	uint64_t count = atomic_fetch_add(&s->nonce_counter, 1);
+	return (int64_t)((s->nonce_prefix << 32) | (count & 0xffffffffu));
+}
+
 /* Queues `op` and waits for the writer to finish it. */
 static int submit(struct store *s, struct write_op *op, int64_t *rev)
 {
-	op->nonce = random_nonce();
-	op->expire_nonce = random_nonce();
+	op->nonce = next_nonce(s);
+	op->expire_nonce = next_nonce(s);
 	pthread_mutex_lock(&s->write_lock);
 	if (s->writer_stopping) {
 		pthread_mutex_unlock(&s->write_lock);
