@@ -53,7 +53,8 @@ int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
 	    (rv = dqlite_node_set_snapshot_params(n->node, DQ_SNAPSHOT_THRESHOLD,
 						  DQ_SNAPSHOT_TRAILING)) != 0 ||
 	    (rv = dqlite_node_set_failure_domain(n->node, config->failure_domain)) != 0) {
-		snprintf(errmsg, errlen, "configuring the node: %s", dqlite_node_errmsg(n->node));
+		/* The setters leave no message of their own. */
+		snprintf(errmsg, errlen, "configuring the node failed (dqlite error %d)", rv);
 		goto err_after_create;
 	}
 	if ((rv = dqlite_node_start(n->node)) != 0) {

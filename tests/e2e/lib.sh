@@ -10,7 +10,10 @@
 #     sleep standing in for a condition;
 #   - every process a script starts is recorded and killed on exit, and the
 #     temporary directory is removed (the EXIT trap installed below);
-#   - only 127.0.0.1, and ports from the script's own range (pick_port).
+#   - only 127.0.0.1, and ports from the script's own range (pick_port):
+#     mkd_lifecycle 21000-21099, interop_go_dqlite 22000-22099,
+#     crash_safety 23000-23099, cluster_failover 24000-24099,
+#     bad_input 25000-25099.
 
 set -u
 
@@ -99,20 +102,36 @@ listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pick_port FIRST LAST: prints the first port of the range nobody listens on,
-# so that a stray process (or a concurrent run) does not make us flaky.
+# port_busy PORT: some TCP socket (listening or not) has PORT as its local
+# port, so a bind to it could fail.
+port_busy() {
+	listening "$1" && return 0
+	# Field 2 of /proc/net/tcp{,6} is the local address, "HEXADDR:HEXPORT".
+	awk -v want="$(printf '%04X' "$1")" \
+		'NR > 1 { n = split($2, a, ":"); if (a[n] == want) found = 1 } END { exit !found }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# pick_port VAR FIRST LAST: sets VAR to the first port of the range that no
+# socket uses and that this script has not picked yet, so that a stray
+# process (or a concurrent run) does not make us flaky.  (Sets a variable
+# rather than printing: the picked list must outlive the call.)
+#
+# Scripts use ranges in 21000-25999, below Linux's ephemeral port range
+# (32768-60999 by default): a port in that range can be taken at any moment
+# as the local end of some outgoing connection, and then mkd cannot bind it.
 PICKED_PORTS=" "
 pick_port() {
 	local p
-	for ((p = $1; p <= $2; p++)); do
+	for ((p = $2; p <= $3; p++)); do
 		case "$PICKED_PORTS" in *" $p "*) continue ;; esac
-		if ! listening "$p"; then
+		if ! port_busy "$p"; then
 			PICKED_PORTS="$PICKED_PORTS$p "
-			echo "$p"
+			printf -v "$1" '%s' "$p"
 			return 0
 		fi
 	done
-	echo "pick_port: no free port in $1-$2" >&2
+	echo "pick_port: no free port in $2-$3" >&2
 	return 1
 }
 

@@ -8,9 +8,9 @@
 # The data directory must come from our flags/env only.
 unset MK_DATA SNAP_DATA
 
-P1=$(pick_port 41000 41099) || exit 1
-P2=$(pick_port 41000 41099) || exit 1
-P3=$(pick_port 41000 41099) || exit 1
+pick_port P1 21000 21099 || exit 1
+pick_port P2 21000 21099 || exit 1
+pick_port P3 21000 21099 || exit 1 # never listened on: a dead seed
 A1=127.0.0.1:$P1
 
 # ---- first start ------------------------------------------------------------
@@ -212,7 +212,7 @@ fi
 
 # ---- the dqlite port is taken by another mkd ---------------------------------------
 
-restart_mkd a
+start_mkd a "$P1" # plain arguments again (the last run had --log-level error)
 if wait_ready a; then ok "a serves again on $A1"; else not_ok "a serves again on $A1"; fi
 start_mkd thief "$P1"
 if reap thief 20; then
