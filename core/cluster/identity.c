@@ -1,6 +1,7 @@
 #include "identity.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,10 @@ static int load_doc(const char *dir, const char *name, yaml_document_t *doc, cha
 	return ok ? MK_OK : MK_EINVAL;
 }
 
-/* Reads {Address, ID, Role} from a mapping node. */
-static int read_server(yaml_document_t *doc, yaml_node_t *map, struct dq_server *out)
+/* Reads {Address, ID, Role} from a mapping node.  ID 0 ("unknown") is
+ * only allowed for cluster.yaml's join seeds. */
+static int read_server(yaml_document_t *doc, yaml_node_t *map, struct dq_server *out,
+		       bool allow_zero_id)
 {
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return MK_EINVAL;
@@ -79,12 +82,14 @@ static int read_server(yaml_document_t *doc, yaml_node_t *map, struct dq_server 
 		} else if (strcmp(key, "ID") == 0) {
 			errno = 0;
 			out->id = strtoull(val, &end, 10);
-			if (errno || *end || end == val)
+			/* strtoull would take "-5" as a huge id */
+			if (errno || *end || end == val || val[0] == '-' ||
+			    (out->id == 0 && !allow_zero_id))
 				return MK_EINVAL;
 			seen |= 2;
 		} else if (strcmp(key, "Role") == 0) {
 			unsigned long r = strtoul(val, &end, 10);
-			if (*end || end == val || r > DQ_SPARE)
+			if (*end || end == val || val[0] == '-' || r > DQ_SPARE)
 				return MK_EINVAL;
 			out->role = (enum dq_role)r;
 		}
@@ -99,10 +104,11 @@ int identity_load(const char *dir, struct node_identity *id, char *errmsg, size_
 	if (rv != MK_OK)
 		return rv;
 	struct dq_server s;
-	rv = read_server(&doc, yaml_document_get_root_node(&doc), &s);
+	rv = read_server(&doc, yaml_document_get_root_node(&doc), &s, false);
 	yaml_document_delete(&doc);
 	if (rv != MK_OK) {
-		snprintf(errmsg, len, "%s/info.yaml: want Address, ID and Role", dir);
+		snprintf(errmsg, len, "%s/info.yaml: want Address (IP:PORT), a non-zero ID and Role 0-2",
+			 dir);
 		return rv;
 	}
 	id->id = s.id;
@@ -145,7 +151,7 @@ int cluster_load(const char *dir, struct dq_server **servers, size_t *n, char *e
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *item =
 			yaml_document_get_node(&doc, root->data.sequence.items.start[i]);
-		if (read_server(&doc, item, &s[i]) != MK_OK) {
+		if (read_server(&doc, item, &s[i], true) != MK_OK) {
 			free(s);
 			yaml_document_delete(&doc);
 			snprintf(errmsg, len, "%s/cluster.yaml: entry %zu wants Address and ID",

@@ -56,6 +56,12 @@ struct daemon {
 
 	/* Background job state; written by a worker, read on the loop after
 	 * its after_work callback. */
+	/* A node starting for the first time writes its identity only once
+	 * its dqlite node is up, so a failed start leaves nothing behind. */
+	bool fresh;
+	struct dq_server seeds[MAX_MEMBERS];
+	size_t n_seeds;
+
 	uv_work_t job;
 	bool job_running;
 	bool joined;
@@ -123,7 +129,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+	/* Leading ':' makes getopt tell a missing value (':') from an
+	 * unknown option ('?'). */
+	while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
 		switch (c) {
 		case O_DATA:
 			o->data_dir = optarg;
@@ -176,12 +184,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_HELP:
 			usage(stdout);
 			return 1;
+		case ':':
+			fprintf(stderr, "mkd: option %s needs a value\n", argv[optind - 1]);
+			return -1;
 		default:
-			if (optopt)
-				fprintf(stderr, "mkd: option %s needs a value\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "mkd: unknown option %s (see mkd --help)\n",
-					argv[optind - 1]);
+			fprintf(stderr, "mkd: unknown option %s (see mkd --help)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -237,24 +244,35 @@ static int load_identity(struct daemon *d)
 		 * ADDed; it must not bootstrap a cluster of its own. */
 		d->self.id = dqlite_generate_node_id(address);
 		d->self.role = DQ_SPARE;
-		struct dq_server seeds[MAX_MEMBERS];
 		size_t n = 0;
 		char *copy = strdup(d->opt.join), *save = NULL;
 		for (char *tok = strtok_r(copy, ",", &save); tok && n < MAX_MEMBERS;
 		     tok = strtok_r(NULL, ",", &save)) {
-			if (strchr(tok, ':') == NULL || strlen(tok) >= sizeof seeds[0].address) {
+			if (strchr(tok, ':') == NULL || strlen(tok) >= sizeof d->seeds[0].address) {
 				mk_error("mkd", "--join wants IP:PORT members, got \"%s\"", tok);
 				free(copy);
 				return -1;
 			}
-			seeds[n] = (struct dq_server){.id = 0, .role = DQ_VOTER};
-			strcpy(seeds[n++].address, tok);
+			d->seeds[n] = (struct dq_server){.id = 0, .role = DQ_VOTER};
+			strcpy(d->seeds[n++].address, tok);
 		}
 		free(copy);
+		d->n_seeds = n;
+	}
+	d->fresh = true;
+	return 0;
+}
+
+/* First start: records who this node is, and for a joiner the seeds and
+ * the pending-join flag. */
+static int persist_identity(struct daemon *d)
+{
+	if (d->n_seeds > 0) {
 		char path[4200];
 		snprintf(path, sizeof path, "%s/join", d->dqlite_dir);
 		FILE *f = fopen(path, "w");
-		if (f == NULL || fclose(f) != 0 || cluster_save(d->dqlite_dir, seeds, n) != MK_OK) {
+		if (f == NULL || fclose(f) != 0 ||
+		    cluster_save(d->dqlite_dir, d->seeds, d->n_seeds) != MK_OK) {
 			mk_error("mkd", "cannot write %s: %s", d->dqlite_dir, strerror(errno));
 			return -1;
 		}
@@ -273,6 +291,11 @@ static void load_members(struct daemon *d)
 	char errmsg[512];
 	d->n_members = 0;
 	add_member(d, d->self.address);
+	if (d->fresh) {
+		for (size_t i = 0; i < d->n_seeds; i++)
+			add_member(d, d->seeds[i].address);
+		return;
+	}
 	if (cluster_load(d->dqlite_dir, &servers, &n, errmsg, sizeof errmsg) != MK_OK) {
 		mk_warn("mkd", "%s: ignoring it", errmsg);
 		return;
@@ -407,6 +430,10 @@ int main(int argc, char **argv)
 				    .failure_domain = d.opt.failure_domain};
 	if (dq_node_start(&nc, &d.node, errmsg, sizeof errmsg) != MK_OK) {
 		mk_error("mkd", "%s", errmsg);
+		return 1;
+	}
+	if (d.fresh && persist_identity(&d) != 0) {
+		dq_node_stop(d.node);
 		return 1;
 	}
 

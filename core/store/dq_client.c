@@ -231,8 +231,10 @@ int dq_ask_leader(struct dq_client *c, uint64_t *id, char *addr, size_t len)
 	struct dq_cursor cur = dq_cursor_init(c->in.data, c->in.len);
 	const char *a;
 	if (dq_get_u64(&cur, id) != MK_OK || dq_get_text(&cur, &a, NULL) != MK_OK) {
+		char where[64];
+		snprintf(where, sizeof where, "%s", c->address);
 		dq_client_disconnect(c);
-		return dq_fail(c, MK_EPROTO, "malformed SERVER response");
+		return dq_fail(c, MK_EPROTO, "%s: malformed SERVER response", where);
 	}
 	snprintf(addr, len, "%s", a);
 	return MK_OK;

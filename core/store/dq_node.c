@@ -1,6 +1,12 @@
 #include "dq_node.h"
 
+#include <arpa/inet.h>
 #include <dqlite.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,6 +35,28 @@ static int connect_peer(void *arg, const char *address, int *fd)
 	return 0;
 }
 
+/* Why binding `address` fails, found by trying it. */
+static const char *bind_failure(const char *address)
+{
+	char host[64];
+	const char *colon = strrchr(address, ':');
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	if (colon == NULL || (size_t)(colon - address) >= sizeof host)
+		return "not an IPv4 IP:PORT address";
+	memcpy(host, address, (size_t)(colon - address));
+	host[colon - address] = '\0';
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return "not an IPv4 IP:PORT address";
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	int rv = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int err = errno;
+	close(fd);
+	return rv == 0 ? "refused by dqlite" : strerror(err);
+}
+
 int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
 		  char *errmsg, size_t errlen)
 {
@@ -44,8 +72,9 @@ int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
 		goto err_after_create;
 	}
 	if ((rv = dqlite_node_set_bind_address(n->node, config->address)) != 0) {
+		/* dqlite keeps the reason to itself: ask the kernel. */
 		snprintf(errmsg, errlen, "cannot bind %s: %s", config->address,
-			 dqlite_node_errmsg(n->node));
+			 bind_failure(config->address));
 		goto err_after_create;
 	}
 	if ((rv = dqlite_node_set_connect_func(n->node, connect_peer, NULL)) != 0 ||

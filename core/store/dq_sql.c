@@ -189,7 +189,7 @@ int dq_prepare(struct dq_client *c, const char *sql, struct dq_stmt *stmt)
 		return rv;
 	struct dq_cursor cur = dq_cursor_init(c->in.data, c->in.len);
 	if (dq_get_u32_pair(&cur, &stmt->db_id, &stmt->id) != MK_OK ||
-	    dq_get_u64(&cur, &stmt->n_params) != MK_OK) {
+	    dq_get_u64(&cur, &stmt->n_params) != MK_OK || stmt->n_params > 255) {
 		dq_client_disconnect(c);
 		return dq_fail(c, MK_EPROTO, "malformed STMT response");
 	}

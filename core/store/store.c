@@ -215,8 +215,13 @@ int store_read(struct store *s, const char *sql, const struct dq_value *params,
 		rv = dq_query(c, sql, params, n, max_rows, rows);
 		if (rv == MK_OK)
 			break;
-		if (!store_err_retryable(rv) || store_monotonic_ms() >= deadline) {
+		if (!store_err_retryable(rv)) {
 			store_fail(rv, "%s", dq_client_errmsg(c));
+			break;
+		}
+		if (store_monotonic_ms() >= deadline) {
+			store_fail(rv, "gave up after %d ms: %s", s->cfg.op_timeout_ms,
+				   dq_client_errmsg(c));
 			break;
 		}
 		store_sleep_ms(backoff);

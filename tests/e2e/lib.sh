@@ -15,6 +15,9 @@
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
 #     bad_input 25000-25099.
 
+# Variables set here are used by the scripts that source this file.
+# shellcheck disable=SC2034
+
 set -u
 
 : "${BUILD:?BUILD (absolute build directory) must be set; use tests/run.sh}"
@@ -48,9 +51,13 @@ not_ok() {
 	echo "not ok - $*"
 }
 
-# note TEXT...: commentary that the runner does not count.
+# note TEXT... (or lines on stdin): commentary the runner does not count.
 note() {
-	printf '%s\n' "$@" | sed 's/^/# /'
+	if [ $# -gt 0 ]; then
+		printf '%s\n' "$@" | sed 's/^/# /'
+	else
+		sed 's/^/# /'
+	fi
 }
 
 # check DESC CMD [ARGS...]: ok when CMD succeeds; on failure shows its output.
@@ -259,7 +266,7 @@ sc() {
 	timeout -k 5 40 "$STORECTL" -s "$addrs" "$@"
 }
 
-# dq ADDR DB ARGS...: Debian's go-dqlite shell, bounded.
+# dq ADDR ARGS...: Debian's go-dqlite shell, bounded.
 dq() {
 	local addr=$1
 	shift
@@ -268,10 +275,20 @@ dq() {
 
 # ---- cleanup ---------------------------------------------------------------
 
+# kill_tree PID: PID and its descendants (a background subshell's timeout
+# and storectl, say), by process id.
+kill_tree() {
+	local child
+	for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		kill_tree "$child"
+	done
+	kill -9 "$1" 2>/dev/null
+}
+
 e2e_cleanup() {
 	local name pid
 	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null
+		kill_tree "$pid"
 	done
 	for name in "${!MKD_PID[@]}"; do
 		pid=${MKD_PID[$name]}
@@ -294,7 +311,7 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[ -x "$MKD" ] && [ -x "$STORECTL" ] || {
+if [ ! -x "$MKD" ] || [ ! -x "$STORECTL" ]; then
 	not_ok "$E2E_NAME: $MKD and $STORECTL must be built (make build/mkd build/storectl)"
 	exit 1
-}
+fi

@@ -3,6 +3,7 @@
 # restart on the same data, log levels, where the data directory comes from,
 # and every way of starting it wrong (bad flags, a data directory of another
 # node, a broken info.yaml, a port that is taken).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # The data directory must come from our flags/env only.
@@ -31,27 +32,27 @@ REV_A=$(sc "$A1" get /life/a | cut -d' ' -f1)
 
 # ---- clean stops --------------------------------------------------------------
 
-# stopped_cleanly NAME SIG: SIG makes NAME exit 0 having logged "stopped".
+# stopped_cleanly NAME SIG WHEN: SIG makes NAME exit 0 having logged
+# "stopped", and frees its port.
 stopped_cleanly() {
-	local name=$1 sig=$2
+	local name=$1 sig=$2 what="SIG$2 ($3)"
 	if ! stop_mkd "$name" "$sig" 20; then
-		not_ok "SIG$sig stops mkd within 20 s"
+		not_ok "$what stops mkd within 20 s"
 		return
 	fi
-	check_eq "SIG$sig: exit status 0" 0 "${MKD_RC[$name]}"
+	check_eq "$what: exit status 0" 0 "${MKD_RC[$name]}"
 	if log_has "$name" 'mkd: stopped$'; then
-		ok "SIG$sig: \"stopped\" logged"
+		ok "$what: \"stopped\" logged"
 	else
-		not_ok "SIG$sig: \"stopped\" logged"
+		not_ok "$what: \"stopped\" logged"
 	fi
-	# Stopped means the dqlite port is released too.
 	if wait_for 5 eval "! listening ${MKD_PORTOF[$name]}"; then
-		ok "SIG$sig: dqlite port released"
+		ok "$what: dqlite port released"
 	else
-		not_ok "SIG$sig: dqlite port released"
+		not_ok "$what: dqlite port released"
 	fi
 }
-stopped_cleanly a TERM
+stopped_cleanly a TERM "first run"
 
 # ---- restart resumes ----------------------------------------------------------
 
@@ -61,12 +62,38 @@ check_eq "data written before the restart is readable" "$REV_A before-restart" \
 	"$(sc "$A1" get /life/a 2>&1)"
 check_eq "info.yaml unchanged by the restart" "$INFO_BEFORE" "$(cat "$D/info.yaml")"
 check "write after restart" sc "$A1" create /life/b after-restart
-stopped_cleanly a INT
+stopped_cleanly a INT "after a restart"
 
 restart_mkd a
 if wait_ready a; then ok "restart after SIGINT: ready"; else not_ok "restart after SIGINT: ready"; fi
 check_eq "data written before SIGINT is readable" "after-restart" \
 	"$(sc "$A1" get /life/b 2>&1 | cut -d' ' -f2-)"
+
+# ---- clean restart under write load --------------------------------------------
+
+# A client keeps writing through a SIGTERM and a restart: its store retries
+# within its 15 s budget, so nothing fails and nothing acknowledged is lost.
+load=$TMP/load.acks
+acks_in() { grep -c '^ack ' "$1" 2>/dev/null; }
+at_least_acks() { [ "$(acks_in "$1")" -ge "$2" ]; }
+"$STORECTL" -s "$A1" writeloop /life/load/ 100000 >"$load" 2>&1 &
+loader=$!
+bg_track "$loader"
+wait_for 20 at_least_acks "$load" 100 || not_ok "writer under load: 100 acks within 20 s"
+stopped_cleanly a TERM "under write load"
+restart_mkd a
+if wait_ready a; then ok "restart under write load: ready"; else not_ok "restart under write load: ready"; fi
+before=$(acks_in "$load")
+if wait_for 20 at_least_acks "$load" $((before + 100)); then
+	ok "the writer's writes resume after the restart"
+else
+	not_ok "the writer's writes resume after the restart (100 more acks within 20 s)"
+fi
+stop_bg "$loader"
+check_eq "no write failed across the restart" 0 "$(grep -c '^err ' "$load")"
+out=$(sc "$A1" verify /life/load/ "$load" 2>&1)
+check_eq "every acknowledged write survived the clean restart" \
+	"$(acks_in "$load") acknowledged, 0 missing or wrong" "$out"
 stop_mkd a TERM
 
 # ---- log levels ---------------------------------------------------------------
@@ -148,6 +175,11 @@ bad_usage "--log-level loud" --dqlite-port "$P3" --log-level loud
 bad_usage "--address not-an-ip" --dqlite-port "$P3" --address not-an-ip
 bad_usage "stray positional argument" --dqlite-port "$P3" stray
 bad_usage "option missing its value" --dqlite-port "$P3" --log-level
+bad_usage "unknown short option" --dqlite-port "$P3" -x
+bad_usage "value given to --help" --dqlite-port "$P3" --help=x
+# The one line says what is wrong, not that a value is missing.
+"$MKD" --data-dir "$TMP/never" -x >/dev/null 2>"$TMP/usage.err"
+check "an unknown short option is called unknown" grep -q "unknown option -x" "$TMP/usage.err"
 
 # ---- a data directory that belongs to another address ----------------------------
 
@@ -197,6 +229,9 @@ bad_info "no ID" "Address: 127.0.0.1:$P3"
 bad_info "ID not a number" "$(printf 'Address: 127.0.0.1:%s\nID: abc\nRole: 0\n' "$P3")"
 bad_info "a list, not a mapping" "$(printf -- '- Address: 127.0.0.1:%s\n  ID: 1\n' "$P3")"
 bad_info "binary junk" "$(printf '\001\002\377\376garbage')"
+bad_info "ID 0" "$(printf 'Address: 127.0.0.1:%s\nID: 0\nRole: 0\n' "$P3")"
+bad_info "negative ID" "$(printf 'Address: 127.0.0.1:%s\nID: -5\nRole: 0\n' "$P3")"
+bad_info "role out of range" "$(printf 'Address: 127.0.0.1:%s\nID: 7\nRole: 9\n' "$P3")"
 
 # ---- stop while still joining -----------------------------------------------------
 
@@ -227,7 +262,11 @@ else
 	not_ok "port taken by another mkd: exits within 20 s"
 	stop_mkd thief KILL
 fi
+check "the bind error gives the kernel's reason" log_has thief "Address already in use"
+# A start that failed leaves no identity behind: the same data dir then
+# starts fine on a free port.
+check "the failed start wrote no info.yaml" test ! -e "$TMP/thief/dqlite/info.yaml"
 check "the first mkd is still alive" alive "$(pid_of a)"
 check "the first mkd still serves writes" sc "$A1" create /life/c still-serving
 check_eq "the first mkd still serves reads" "before-restart" "$(sc "$A1" get /life/a | cut -d' ' -f2-)"
-stopped_cleanly a TERM
+stopped_cleanly a TERM "after the port fight"

@@ -6,6 +6,7 @@
  *
  * Store commands (leader found through the addresses):
  *   create KEY VALUE [TTL_MS]     update KEY VALUE [REV]     delete KEY [REV]
+ *                                 (VALUE "-": read it from standard input)
  *   get KEY                       list PREFIX [LIMIT]        rev
  *   watch PREFIX AFTER_REV COUNT [TIMEOUT_MS]   (AFTER_REV -1: from now)
  *   writeloop PREFIX N            creates PREFIX<i>=v<i>, printing
@@ -102,7 +103,7 @@ static void print_rows(const struct dq_rows *r)
 				printf("%" PRId64, v->integer);
 				break;
 			case DQ_FLOAT:
-				printf("%g", v->real);
+				printf("%.17g", v->real);
 				break;
 			case DQ_TEXT:
 			case DQ_ISO8601:
@@ -119,6 +120,35 @@ static void print_rows(const struct dq_rows *r)
 	}
 }
 
+/* VALUE "-" is read from standard input: values up to the store's cap
+ * are larger than one command-line argument may be. */
+static char *value_arg(const char *arg, size_t *len)
+{
+	if (strcmp(arg, "-") != 0) {
+		*len = strlen(arg);
+		return strdup(arg);
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap) {
+			char *bigger = realloc(buf, cap * 2);
+			if (bigger == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	*len = n;
+	return buf;
+}
+
 static int cmd_store(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -129,17 +159,31 @@ static int cmd_store(int argc, char **argv)
 		int64_t ttl = 0;
 		if (argc == 4 && parse_i64(argv[3], &ttl) != 0)
 			return usage();
-		if (open_store(&s))
+		size_t len;
+		char *value = value_arg(argv[2], &len);
+		if (value == NULL)
+			return die("create", MK_ENOMEM, NULL);
+		if (open_store(&s)) {
+			free(value);
 			return 1;
-		rv = store_create(s, argv[1], argv[2], strlen(argv[2]), ttl, &rev);
+		}
+		rv = store_create(s, argv[1], value, len, ttl, &rev);
+		free(value);
 		status = rv ? die("create", rv, store_last_error()) : (printf("%" PRId64 "\n", rev), 0);
 	} else if (strcmp(cmd, "update") == 0 && (argc == 3 || argc == 4)) {
 		int64_t expect = 0;
 		if (argc == 4 && parse_i64(argv[3], &expect) != 0)
 			return usage();
-		if (open_store(&s))
+		size_t len;
+		char *value = value_arg(argv[2], &len);
+		if (value == NULL)
+			return die("update", MK_ENOMEM, NULL);
+		if (open_store(&s)) {
+			free(value);
 			return 1;
-		rv = store_update(s, argv[1], argv[2], strlen(argv[2]), 0, expect, &rev);
+		}
+		rv = store_update(s, argv[1], value, len, 0, expect, &rev);
+		free(value);
 		status = rv ? die("update", rv, store_last_error()) : (printf("%" PRId64 "\n", rev), 0);
 	} else if (strcmp(cmd, "delete") == 0 && (argc == 2 || argc == 3)) {
 		int64_t expect = 0;
