@@ -43,20 +43,25 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/libmk.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
 
 $(BUILD)/mkd: $(MKD_OBJ) $(BUILD)/libmk.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/storectl: $(BUILD)/obj/tests/tools/storectl.o $(BUILD)/libmk.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/store-bench: $(BUILD)/obj/bench/store_bench.o $(BUILD)/libmk.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/support.o $(BUILD)/libmk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 
 
@@ -73,7 +78,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c core/store/dq_wire.c core/base/buf.c
 	@echo "  FUZZ    $@"
 	@clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $^ -o $@
 
-run: deps all
+# run, test and bench build in a sub-make: on a fresh machine pkg-config
+# only knows the libraries after `deps` installed them.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@mkdir -p .mk-data
 	$(BUILD)/mkd --data-dir .mk-data --address 127.0.0.1
 
@@ -81,12 +89,13 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run.sh $(BUILD)
 
-asan:
+asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 sh tests/run.sh build-asan
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh $(BUILD)
 
 clean:
