@@ -20,6 +20,7 @@
 #include "../base/datadir.h"
 #include "../base/err.h"
 #include "../base/log.h"
+#include "../cluster/dqlite_proxy.h"
 #include "../cluster/identity.h"
 #include "../cluster/join.h"
 #include "../store/dq_node.h"
@@ -48,6 +49,7 @@ struct daemon {
 	char dqlite_dir[4096];
 	struct node_identity self;
 	struct dq_node *node;
+	struct dqlite_proxy *proxy;
 
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
@@ -363,12 +365,14 @@ static void job_work(uv_work_t *req)
 	dq_client_close(c);
 }
 
+static void begin_shutdown(struct daemon *d);
+
 static void job_done(uv_work_t *req, int status)
 {
 	struct daemon *d = req->data;
 	d->job_running = false;
 	if (d->stopping)
-		uv_stop(&d->loop);
+		begin_shutdown(d);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -383,6 +387,36 @@ static void on_tick(uv_timer_t *t)
 	uv_timer_set_repeat(&d->tick, d->store ? MEMBERS_REFRESH_MS : STORE_RETRY_MS);
 }
 
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* The store finishes its queued writes (through the proxy, so the loop
+ * must keep running), then the proxy and every handle close and the loop
+ * ends; main() stops the node last. */
+static void shutdown_work(uv_work_t *req)
+{
+	struct daemon *d = req->data;
+	store_close(d->store);
+	d->store = NULL;
+}
+
+static void shutdown_done(uv_work_t *req, int status)
+{
+	struct daemon *d = req->data;
+	dqlite_proxy_stop(d->proxy);
+	d->proxy = NULL;
+	uv_walk(&d->loop, close_handle, NULL);
+}
+
+static void begin_shutdown(struct daemon *d)
+{
+	d->job.data = d;
+	uv_queue_work(&d->loop, &d->job, shutdown_work, shutdown_done);
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
@@ -392,14 +426,8 @@ static void on_signal(uv_signal_t *sig, int signum)
 	d->stopping = true;
 	uv_timer_stop(&d->tick);
 	if (!d->job_running)
-		uv_stop(&d->loop);
-	/* else job_done stops the loop once the worker is finished */
-}
-
-static void close_handle(uv_handle_t *h, void *arg)
-{
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
+		begin_shutdown(d);
+	/* else job_done starts it once the worker is finished */
 }
 
 int main(int argc, char **argv)
@@ -425,19 +453,27 @@ int main(int argc, char **argv)
 		return 1;
 	load_members(&d);
 
+	/* The node listens where only this process can reach it; the proxy
+	 * owns the advertised address (see core/cluster/dqlite_proxy.h). */
+	char backend[64], bind_address[80];
+	snprintf(backend, sizeof backend, "mk-dqlite-%d-%d", (int)getpid(), d.opt.port);
+	snprintf(bind_address, sizeof bind_address, "@%s", backend);
 	struct dq_node_config nc = {.id = d.self.id, .address = d.self.address,
-				    .dir = d.dqlite_dir,
+				    .bind_address = bind_address, .dir = d.dqlite_dir,
 				    .failure_domain = d.opt.failure_domain};
+	uv_loop_init(&d.loop);
 	if (dq_node_start(&nc, &d.node, errmsg, sizeof errmsg) != MK_OK) {
 		mk_error("mkd", "%s", errmsg);
 		return 1;
 	}
-	if (d.fresh && persist_identity(&d) != 0) {
-		dq_node_stop(d.node);
-		return 1;
+	if (dqlite_proxy_start(&d.loop, d.self.address, backend, &d.proxy, errmsg,
+			       sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		goto err_after_node;
 	}
+	if (d.fresh && persist_identity(&d) != 0)
+		goto err_after_proxy;
 
-	uv_loop_init(&d.loop);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;
@@ -447,14 +483,19 @@ int main(int argc, char **argv)
 	d.tick.data = &d;
 	uv_timer_start(&d.tick, on_tick, 0, STORE_RETRY_MS);
 
+	/* Returns once shutdown_done closed every handle. */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-
-	/* Orderly: the store finishes queued writes, then the node stops. */
-	store_close(d.store);
 	dq_node_stop(d.node);
-	uv_walk(&d.loop, close_handle, NULL);
-	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
 	mk_info("mkd", "stopped");
 	return 0;
+
+err_after_proxy:
+	dqlite_proxy_stop(d.proxy);
+err_after_node:
+	uv_walk(&d.loop, close_handle, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	dq_node_stop(d.node);
+	uv_loop_close(&d.loop);
+	return 1;
 }

@@ -71,10 +71,11 @@ int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
 			 n->node ? dqlite_node_errmsg(n->node) : "failed");
 		goto err_after_create;
 	}
-	if ((rv = dqlite_node_set_bind_address(n->node, config->address)) != 0) {
+	const char *bind = config->bind_address ? config->bind_address : config->address;
+	if ((rv = dqlite_node_set_bind_address(n->node, bind)) != 0) {
 		/* dqlite keeps the reason to itself: ask the kernel. */
-		snprintf(errmsg, errlen, "cannot bind %s: %s", config->address,
-			 bind_failure(config->address));
+		snprintf(errmsg, errlen, "cannot bind %s: %s", bind,
+			 bind[0] == '@' ? "name in use" : bind_failure(bind));
 		goto err_after_create;
 	}
 	if ((rv = dqlite_node_set_connect_func(n->node, connect_peer, NULL)) != 0 ||
@@ -90,8 +91,8 @@ int dq_node_start(const struct dq_node_config *config, struct dq_node **out,
 		snprintf(errmsg, errlen, "starting the node: %s", dqlite_node_errmsg(n->node));
 		goto err_after_create;
 	}
-	mk_info("dqlite", "node %llx serving on %s (data in %s)",
-		(unsigned long long)config->id, config->address, config->dir);
+	mk_info("dqlite", "node %llx serving as %s on %s (data in %s)",
+		(unsigned long long)config->id, config->address, bind, config->dir);
 	*out = n;
 	return MK_OK;
 

@@ -33,7 +33,10 @@ struct dq_node;
 
 struct dq_node_config {
 	uint64_t id;
-	const char *address; /* "IP:PORT", bound and advertised to peers */
+	const char *address;      /* "IP:PORT" advertised to peers */
+	const char *bind_address; /* where it listens; NULL: `address`.
+				   * "@name": an abstract Unix socket that
+				   * only this process can connect to */
 	const char *dir;     /* raft data directory; must exist */
 	uint64_t failure_domain;
 };

@@ -53,7 +53,11 @@ for cycle in $(seq 1 $CYCLES); do
 	# itself must be crash safe.  Only on the last cycle, to keep it short.
 	if [ "$cycle" -eq $CYCLES ]; then
 		restart_mkd n1
-		wait_log n1 'dqlite: node .* serving on' 10
+		if wait_log n1 'dqlite: node .* serving as' 10; then
+			ok "cycle $cycle: restarted node is recovering"
+		else
+			not_ok "cycle $cycle: restarted node logs that its dqlite node serves"
+		fi
 		stop_mkd n1 KILL 10
 	fi
 

@@ -14,9 +14,10 @@ outcome itself is not judged here: the test checks the node survived).
   badopen       OPEN whose database name has no terminating NUL
   execnodb      EXEC_SQL on a database id that was never opened
   claim2g       a request header announcing a 2 GiB body, then nothing
-  claim4g       a header announcing 4 GiB (0x20000000 words): KNOWN BUG,
+  claim4g       a header announcing 4 GiB (0x20000000 words): a bare
                 libdqlite 1.11.1 aborts (transport.c:15 alloc_cb assertion)
-  claimmax      a header announcing 0xffffffff words: KNOWN BUG, SIGSEGV
+  claimmax      a header announcing 0xffffffff words: a bare libdqlite
+                1.11.1 segfaults
   churn         200 connections opened and dropped at once
 """
 
