@@ -64,6 +64,10 @@ struct daemon {
 	struct dq_server seeds[MAX_MEMBERS];
 	size_t n_seeds;
 
+	/* The membership last written to cluster.yaml (job thread only). */
+	struct dq_server saved[MAX_MEMBERS];
+	size_t n_saved;
+
 	uv_work_t job;
 	bool job_running;
 	bool joined;
@@ -106,6 +110,25 @@ static bool valid_ipv4(const char *ip)
 {
 	struct sockaddr_in sa;
 	return uv_ip4_addr(ip, 0, &sa) == 0;
+}
+
+/* "IP:PORT[,IP:PORT...]" with IPv4 addresses and ports 1-65535. */
+static bool valid_members(const char *list)
+{
+	char copy[1024], *save = NULL;
+	if (strlen(list) >= sizeof copy || list[0] == '\0')
+		return false;
+	strcpy(copy, list);
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':'), *end;
+		if (colon == NULL)
+			return false;
+		*colon = '\0';
+		long port = strtol(colon + 1, &end, 10);
+		if (!valid_ipv4(tok) || *end || end == colon + 1 || port < 1 || port > 65535)
+			return false;
+	}
+	return true;
 }
 
 /* 0 to run, 1 to exit successfully (help/version), -1 on bad usage. */
@@ -152,6 +175,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->port = (int)v;
 			break;
 		case O_JOIN:
+			if (!valid_members(optarg)) {
+				fprintf(stderr,
+					"mkd: --join wants IPv4:PORT[,IPv4:PORT...], got \"%s\"\n",
+					optarg);
+				return -1;
+			}
 			o->join = optarg;
 			break;
 		case O_FD:
@@ -358,8 +387,17 @@ static void job_work(uv_work_t *req)
 	struct dq_server *servers;
 	size_t n;
 	if (dq_cluster(c, &servers, &n) == MK_OK) {
-		if (n > 0)
-			cluster_save(d->dqlite_dir, servers, n);
+		/* Rewritten (and fsynced) only when membership changed. */
+		bool same = n == d->n_saved;
+		for (size_t i = 0; same && i < n; i++)
+			same = servers[i].id == d->saved[i].id &&
+			       servers[i].role == d->saved[i].role &&
+			       strcmp(servers[i].address, d->saved[i].address) == 0;
+		if (n > 0 && n <= MAX_MEMBERS && !same &&
+		    cluster_save(d->dqlite_dir, servers, n) == MK_OK) {
+			memcpy(d->saved, servers, n * sizeof *servers);
+			d->n_saved = n;
+		}
 		free(servers);
 	}
 	dq_client_close(c);

@@ -355,11 +355,6 @@ int dq_ensure_db(struct dq_client *c)
 	return MK_OK;
 }
 
-int dq_ensure_connected(struct dq_client *c)
-{
-	return dq_client_connect(c);
-}
-
 int dq_client_open(const struct dq_client_config *config, struct dq_client **out)
 {
 	if (config->n_members == 0 || config->members == NULL)

@@ -62,8 +62,7 @@ int dq_failure(struct dq_client *c, const struct mk_buf *in);
 int dq_roundtrip(struct dq_client *c, uint8_t expect);
 /* LEADER asked of the connected node. */
 int dq_ask_leader(struct dq_client *c, uint64_t *id, char *addr, size_t len);
-/* Connects (and OPENs the database, for SQL) on demand. */
-int dq_ensure_connected(struct dq_client *c);
+/* Connects on demand and OPENs the database (SQL requests need it). */
 int dq_ensure_db(struct dq_client *c);
 
 #endif

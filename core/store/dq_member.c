@@ -12,7 +12,7 @@
 static int simple(struct dq_client *c, enum dq_request type, const uint64_t *words,
 		  size_t n, uint8_t expect)
 {
-	int rv = dq_ensure_connected(c);
+	int rv = dq_client_connect(c);
 	if (rv != MK_OK)
 		return rv;
 	rv = dq_msg_begin(&c->out);
@@ -42,7 +42,7 @@ int dq_hello(struct dq_client *c, uint64_t client_id, uint64_t *heartbeat_ms)
 
 int dq_leader(struct dq_client *c, uint64_t *id, char *address, size_t len)
 {
-	int rv = dq_ensure_connected(c);
+	int rv = dq_client_connect(c);
 	return rv == MK_OK ? dq_ask_leader(c, id, address, len) : rv;
 }
 
@@ -82,7 +82,7 @@ err_proto:
 
 int dq_add(struct dq_client *c, uint64_t id, const char *address)
 {
-	int rv = dq_ensure_connected(c);
+	int rv = dq_client_connect(c);
 	if (rv != MK_OK)
 		return rv;
 	rv = dq_msg_begin(&c->out);
@@ -140,7 +140,7 @@ void dq_files_free(struct dq_file *files, size_t n)
 
 int dq_dump(struct dq_client *c, const char *database, struct dq_file **files, size_t *n)
 {
-	int rv = dq_ensure_connected(c);
+	int rv = dq_client_connect(c);
 	if (rv != MK_OK)
 		return rv;
 	rv = dq_msg_begin(&c->out);

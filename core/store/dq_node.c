@@ -49,6 +49,8 @@ static const char *bind_failure(const char *address)
 		return "not an IPv4 IP:PORT address";
 	sa.sin_port = htons((uint16_t)atoi(colon + 1));
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return strerror(errno);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	int rv = bind(fd, (struct sockaddr *)&sa, sizeof sa);

@@ -109,8 +109,8 @@ void store_hub_kick(struct store *s); /* a local write committed */
 /* store_maintain.c */
 int store_maintainer_start(struct store *s);
 void store_maintainer_stop(struct store *s);
-/* Deletes every expired key now; *n gets how many. */
-int store_expire_now(struct store *s, int *n);
+/* Deletes the keys whose TTL has passed. */
+int store_expire_now(struct store *s);
 
 /* SQL text shared between files. */
 extern const char store_sql_revision[];

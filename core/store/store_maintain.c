@@ -34,10 +34,10 @@ static const char sql_compact_tombstones[] =
 static const char sql_compact_mark[] =
 	"UPDATE meta SET value = ?2 WHERE name = 'compact_rev' AND value = ?1";
 
-int store_expire_now(struct store *s, int *n)
+int store_expire_now(struct store *s)
 {
-	int done = 0;
 	for (;;) {
+		int done = 0;
 		struct dq_value p[2] = {dq_int(store_now_ms()), dq_int(EXPIRY_BATCH)};
 		struct dq_rows r;
 		int rv = store_read(s, sql_expired, p, 2, 0, &r);
@@ -58,11 +58,11 @@ int store_expire_now(struct store *s, int *n)
 			free(k);
 		}
 		dq_rows_free(&r);
-		if (got < EXPIRY_BATCH)
+		/* A full batch means more may wait, unless this one made no
+		 * progress (deletes failing): then try again next round. */
+		if (got < EXPIRY_BATCH || done == 0)
 			break;
 	}
-	if (n)
-		*n = done;
 	return MK_OK;
 }
 
@@ -153,8 +153,7 @@ static void *maintainer_main(void *arg)
 	while (!store_wait_stop(s, EXPIRY_INTERVAL_MS)) {
 		if (!local_is_leader(s))
 			continue;
-		int n = 0;
-		if (store_expire_now(s, &n) != MK_OK)
+		if (store_expire_now(s) != MK_OK)
 			mk_debug("store", "expiry: %s", store_last_error());
 		if (store_monotonic_ms() < next_compact)
 			continue;

@@ -288,21 +288,16 @@ int store_watch(struct store *s, const char *prefix, int64_t after_rev,
 		return store_fail(MK_ENOMEM, "cannot create a watcher");
 	}
 
-	int64_t compacted;
-	int rv = store_revision(s, NULL, &compacted);
-	if (rv != MK_OK)
-		goto err;
+	int64_t rev, compacted;
 	pthread_mutex_lock(&s->hub_lock);
+	int rv = store_revision(s, &rev, &compacted);
+	if (rv != MK_OK)
+		goto err_unlock;
 	/* Bring the hub up to date first: a watcher from "now" must not be
 	 * handed events that precede it.  With nobody listening the hub has
 	 * not been following, and jumping to the current revision is enough. */
-	if (s->watchers == NULL) {
-		int64_t rev;
-		if ((rv = store_revision(s, &rev, NULL)) != MK_OK)
-			goto err_unlock;
-		if (rev > s->hub_rev)
-			s->hub_rev = rev;
-	}
+	if (s->watchers == NULL && rev > s->hub_rev)
+		s->hub_rev = rev;
 	rv = hub_catch_up(s);
 	if (rv != MK_OK) {
 		store_fail(rv, "%s", dq_client_errmsg(s->hub_conn));
@@ -340,7 +335,6 @@ int store_watch(struct store *s, const char *prefix, int64_t after_rev,
 
 err_unlock:
 	pthread_mutex_unlock(&s->hub_lock);
-err:
 	w->store = NULL;
 	store_watch_close(w);
 	return rv;

@@ -256,7 +256,7 @@ static int attempt(struct dq_client *c, struct write_op **ops, size_t n)
 }
 
 /* After commit: a CAS that matched nothing is "not found" or "conflict". */
-static void diagnose(struct store *s, struct dq_client *c, struct write_op *op)
+static void diagnose(struct dq_client *c, struct write_op *op)
 {
 	char msg[200];
 	struct dq_value p[2] = {dq_text(op->key), dq_int(store_now_ms())};
@@ -276,7 +276,6 @@ static void diagnose(struct store *s, struct dq_client *c, struct write_op *op)
 		op_fail(op, MK_ECONFLICT, msg);
 	}
 	dq_rows_free(&r);
-	(void)s;
 }
 
 static void run_group(struct store *s, struct write_op **ops, size_t n)
@@ -314,14 +313,12 @@ static void run_group(struct store *s, struct write_op **ops, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct write_op *op = ops[i];
-		if (op->done && op->rv != MK_OK && rv != MK_OK)
-			op->done = false; /* its outcome died with the attempt */
 		if (op->done)
 			continue;
 		if (rv != MK_OK) {
 			op_fail(op, rv, dq_client_errmsg(c));
 		} else if (op->needs_diagnosis) {
-			diagnose(s, c, op);
+			diagnose(c, op);
 		} else {
 			op->done = true;
 			op->rv = MK_OK;

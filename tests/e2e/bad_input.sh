@@ -95,6 +95,15 @@ check_eq "nothing was inserted by the refused RETURNING" 0 \
 	"$(sc "$A" query "SELECT count(*) FROM meta WHERE name = 'x'" 2>&1)"
 refused "bad SQL gives the SQLite error" "syntax error|no such table" sc "$A" query "SELECT * FROM no_such_table"
 
+# Malformed node ids are usage errors (exit 2) and never reach the cluster.
+CLUSTER_BEFORE=$(sc "$A" cluster 2>&1)
+for args in "remove abc" "remove 0" "transfer -3" "assign x voter" "assign 5 leader"; do
+	# shellcheck disable=SC2086 # the words are the arguments
+	sc "$A" $args >/dev/null 2>&1
+	check_eq "storectl $args: usage error (exit 2)" 2 "$?"
+done
+check_eq "the membership is unchanged" "$CLUSTER_BEFORE" "$(sc "$A" cluster 2>&1)"
+
 # ---- storectl usage ---------------------------------------------------------------
 
 usage2() {

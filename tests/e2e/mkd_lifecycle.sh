@@ -175,6 +175,9 @@ bad_usage "--log-level loud" --dqlite-port "$P3" --log-level loud
 bad_usage "--address not-an-ip" --dqlite-port "$P3" --address not-an-ip
 bad_usage "stray positional argument" --dqlite-port "$P3" stray
 bad_usage "option missing its value" --dqlite-port "$P3" --log-level
+bad_usage "--join without a port" --dqlite-port "$P3" --join 127.0.0.1
+bad_usage "--join with port 0" --dqlite-port "$P3" --join 127.0.0.1:0
+bad_usage "--join with a bad second member" --dqlite-port "$P3" --join 127.0.0.1:9,junk:1
 bad_usage "unknown short option" --dqlite-port "$P3" -x
 bad_usage "value given to --help" --dqlite-port "$P3" --help=x
 # The one line says what is wrong, not that a value is missing.

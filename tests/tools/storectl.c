@@ -66,6 +66,18 @@ static int parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* dqlite node ids are unsigned 64-bit and never 0. */
+static int parse_id(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *s == '\0' || *s == '-' || *end || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -155,36 +167,25 @@ static int cmd_store(int argc, char **argv)
 	struct store *s;
 	int64_t rev = 0, n;
 	int rv, status = 0;
-	if (strcmp(cmd, "create") == 0 && (argc == 3 || argc == 4)) {
-		int64_t ttl = 0;
-		if (argc == 4 && parse_i64(argv[3], &ttl) != 0)
+	if ((strcmp(cmd, "create") == 0 || strcmp(cmd, "update") == 0) &&
+	    (argc == 3 || argc == 4)) {
+		/* The optional number is the TTL of a create, the expected
+		 * revision of an update. */
+		int64_t num = 0;
+		if (argc == 4 && parse_i64(argv[3], &num) != 0)
 			return usage();
 		size_t len;
 		char *value = value_arg(argv[2], &len);
 		if (value == NULL)
-			return die("create", MK_ENOMEM, NULL);
+			return die(cmd, MK_ENOMEM, NULL);
 		if (open_store(&s)) {
 			free(value);
 			return 1;
 		}
-		rv = store_create(s, argv[1], value, len, ttl, &rev);
+		rv = cmd[0] == 'c' ? store_create(s, argv[1], value, len, num, &rev)
+				   : store_update(s, argv[1], value, len, 0, num, &rev);
 		free(value);
-		status = rv ? die("create", rv, store_last_error()) : (printf("%" PRId64 "\n", rev), 0);
-	} else if (strcmp(cmd, "update") == 0 && (argc == 3 || argc == 4)) {
-		int64_t expect = 0;
-		if (argc == 4 && parse_i64(argv[3], &expect) != 0)
-			return usage();
-		size_t len;
-		char *value = value_arg(argv[2], &len);
-		if (value == NULL)
-			return die("update", MK_ENOMEM, NULL);
-		if (open_store(&s)) {
-			free(value);
-			return 1;
-		}
-		rv = store_update(s, argv[1], value, len, 0, expect, &rev);
-		free(value);
-		status = rv ? die("update", rv, store_last_error()) : (printf("%" PRId64 "\n", rev), 0);
+		status = rv ? die(cmd, rv, store_last_error()) : (printf("%" PRId64 "\n", rev), 0);
 	} else if (strcmp(cmd, "delete") == 0 && (argc == 2 || argc == 3)) {
 		int64_t expect = 0;
 		if (argc == 3 && parse_i64(argv[2], &expect) != 0)
@@ -370,6 +371,7 @@ static int cmd_dqlite(int argc, char **argv)
 		      strcmp(cmd, "dumpcount") == 0;
 	struct dq_client *c;
 	int64_t a = 0;
+	uint64_t id = 0;
 	int rv;
 	if (open_client(direct, &c))
 		return 1;
@@ -387,7 +389,6 @@ static int cmd_dqlite(int argc, char **argv)
 			dq_rows_free(&r);
 		}
 	} else if (strcmp(cmd, "leader") == 0 && argc == 1) {
-		uint64_t id;
 		char addr[64];
 		rv = dq_leader(c, &id, addr, sizeof addr);
 		if (rv == MK_OK)
@@ -402,18 +403,17 @@ static int cmd_dqlite(int argc, char **argv)
 			free(sv);
 	} else if (strcmp(cmd, "add") == 0 && argc == 3 && parse_i64(argv[1], &a) == 0) {
 		rv = dq_add(c, (uint64_t)a, argv[2]);
-	} else if (strcmp(cmd, "assign") == 0 && argc == 3) {
+	} else if (strcmp(cmd, "assign") == 0 && argc == 3 && parse_id(argv[1], &id) == 0) {
 		enum dq_role role;
-		uint64_t id = strtoull(argv[1], NULL, 10);
-		if (dq_role_parse(argv[2], &role) != MK_OK || id == 0) {
+		if (dq_role_parse(argv[2], &role) != MK_OK) {
 			dq_client_close(c);
 			return usage();
 		}
 		rv = dq_assign(c, id, role);
-	} else if (strcmp(cmd, "remove") == 0 && argc == 2) {
-		rv = dq_remove(c, strtoull(argv[1], NULL, 10));
-	} else if (strcmp(cmd, "transfer") == 0 && argc == 2) {
-		rv = dq_transfer(c, strtoull(argv[1], NULL, 10));
+	} else if (strcmp(cmd, "remove") == 0 && argc == 2 && parse_id(argv[1], &id) == 0) {
+		rv = dq_remove(c, id);
+	} else if (strcmp(cmd, "transfer") == 0 && argc == 2 && parse_id(argv[1], &id) == 0) {
+		rv = dq_transfer(c, id);
 	} else if (strcmp(cmd, "describe") == 0 && argc == 1) {
 		uint64_t fd, w;
 		rv = dq_describe(c, &fd, &w);
