@@ -8,27 +8,34 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := dqlite raft libuv sqlite3 yaml-0.1
+PKGS    := dqlite raft libuv sqlite3 yaml-0.1 jansson openssl libcurl
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter \
 	-Wno-format-truncation -g -O2 -D_GNU_SOURCE
 SAN     ?=
 CFLAGS  += $(CFLAGS_BASE) $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 LDFLAGS += $(SAN)
 
-BASE_SRC  := $(wildcard core/base/*.c)
-STORE_SRC := $(wildcard core/store/*.c) $(wildcard core/cluster/*.c)
+# Subsystems with generated sources describe them in their own fragment
+# (e.g. core/schema/schema.mk sets GEN_OBJ).
+-include $(wildcard core/*/*.mk)
+
+# Every core/<subsystem>/*.c but the daemon's main goes into libmk.a, which
+# mkd, mk, the tools and the tests link against.
+LIB_SRC   := $(filter-out core/mkd/%,$(wildcard core/*/*.c))
 MKD_SRC   := $(wildcard core/mkd/*.c)
-LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(BASE_SRC) $(STORE_SRC))
+CLI_SRC   := $(wildcard cli/*.c)
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(GEN_OBJ)
 MKD_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MKD_SRC))
+CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench
 
 .PHONY: all deps run test asan fuzz bench clean
-all: $(BUILD)/mkd $(TOOLS) $(UNIT_BIN)
+all: $(BUILD)/mkd $(BUILD)/mk $(TOOLS) $(UNIT_BIN)
 
 deps:
 	@sh tests/deps.sh
@@ -47,6 +54,10 @@ $(BUILD)/libmk.a: $(LIB_OBJ)
 	@$(AR) rcs $@ $^
 
 $(BUILD)/mkd: $(MKD_OBJ) $(BUILD)/libmk.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mk: $(CLI_OBJ) $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -73,10 +84,18 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 ifneq ($(shell command -v clang 2>/dev/null),)
 all: $(FUZZ_BIN)
 endif
-$(BUILD)/fuzz/%: tests/fuzz/%.c core/store/dq_wire.c core/base/buf.c
+# What each target links, besides its own file: the parser under test and
+# what it needs (not all of libmk: libFuzzer wants everything instrumented).
+FUZZ_LIB_SRC_fuzz_wire     := core/store/dq_wire.c core/base/buf.c
+FUZZ_LIB_SRC_fuzz_patch    := $(wildcard core/api/patch*.c) core/base/buf.c core/base/err.c
+FUZZ_LIB_SRC_fuzz_selector := core/api/selector.c core/base/err.c
+FUZZ_LIB_SRC_fuzz_query    := core/api/query.c core/api/object.c
+FUZZ_LIBS := $(shell pkg-config --cflags --libs jansson libuv openssl 2>/dev/null) -lm
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_LIB_SRC_$$*)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $^ -o $@
+	@clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $^ -o $@ $(FUZZ_LIBS)
 
 # run, test and bench build in a sub-make: on a fresh machine pkg-config
 # only knows the libraries after `deps` installed them.

@@ -26,8 +26,16 @@
 #include "../store/dq_node.h"
 #include "../store/store.h"
 
-#define MK_VERSION "0.1.0"
+#include "../base/version.h"
+#include "../base/pidfile.h"
+#include "../api/api.h"
+#include "../cluster/members_json.h"
+#include "../cluster/pki.h"
 #define DEFAULT_DQLITE_PORT 19001
+#define DEFAULT_API_PORT 16443
+/* Worker threads for API calls: each blocks on one store round trip, and
+ * libuv's default of 4 would queue the 5th client behind the others. */
+#define API_THREADS "32"
 #define MAX_MEMBERS 16
 /* How often cluster.yaml is refreshed from the live configuration. */
 #define MEMBERS_REFRESH_MS 5000
@@ -42,6 +50,8 @@ struct options {
 	uint64_t failure_domain;
 	int poll_interval_ms;
 	int compact_interval_ms;
+	int api_port;
+	const char *api_bind;
 };
 
 struct daemon {
@@ -50,6 +60,10 @@ struct daemon {
 	struct node_identity self;
 	struct dq_node *node;
 	struct dqlite_proxy *proxy;
+	struct api_server *api;
+	bool api_has_store;
+	char api_cert[4200], api_key[4200], api_ca[4200], api_tokens[4200], hostname[256];
+	int pid_fd;
 
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
@@ -83,13 +97,15 @@ static void usage(FILE *f)
 		"  --data-dir DIR        node state (default: $MK_DATA, $SNAP_DATA, /var/lib/mk)\n"
 		"  --address IP          address this node serves on and advertises\n"
 		"  --dqlite-port PORT    dqlite port (default %d)\n"
+		"  --api-port PORT       Kubernetes API port, HTTPS (default %d)\n"
+		"  --api-bind IP         address the API listens on (default 0.0.0.0)\n"
 		"  --join IP:PORT[,...]  join the cluster these dqlite members belong to\n"
 		"  --failure-domain N    failure domain tag for role placement\n"
 		"  --log-level LEVEL     debug, info, warn or error (default info)\n"
 		"  --watch-poll-ms N     how often to look for other nodes' writes (500)\n"
 		"  --compact-interval-ms N  history compaction period (300000)\n"
 		"  --version, --help\n",
-		DEFAULT_DQLITE_PORT);
+		DEFAULT_DQLITE_PORT, DEFAULT_API_PORT);
 }
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
@@ -134,7 +150,8 @@ static bool valid_members(const char *list)
 /* 0 to run, 1 to exit successfully (help/version), -1 on bad usage. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP };
+	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP,
+	       O_API_PORT, O_API_BIND };
 	static const struct option longs[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"address", required_argument, NULL, O_ADDR},
@@ -144,6 +161,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"log-level", required_argument, NULL, O_LOG},
 		{"watch-poll-ms", required_argument, NULL, O_POLL},
 		{"compact-interval-ms", required_argument, NULL, O_COMPACT},
+		{"api-port", required_argument, NULL, O_API_PORT},
+		{"api-bind", required_argument, NULL, O_API_BIND},
 		{"version", no_argument, NULL, O_VER},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
@@ -151,6 +170,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->ip = "127.0.0.1";
 	o->port = DEFAULT_DQLITE_PORT;
+	o->api_port = DEFAULT_API_PORT;
+	o->api_bind = "0.0.0.0";
 	opterr = 0;
 	int c;
 	long v;
@@ -173,6 +194,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_int("--dqlite-port", optarg, 1, 65535, &v) != 0)
 				return -1;
 			o->port = (int)v;
+			break;
+		case O_API_PORT:
+			if (parse_int("--api-port", optarg, 1, 65535, &v) != 0)
+				return -1;
+			o->api_port = (int)v;
+			break;
+		case O_API_BIND:
+			if (!valid_ipv4(optarg)) {
+				fprintf(stderr, "mkd: --api-bind wants an IPv4 address, got \"%s\"\n",
+					optarg);
+				return -1;
+			}
+			o->api_bind = optarg;
 			break;
 		case O_JOIN:
 			if (!valid_members(optarg)) {
@@ -409,6 +443,10 @@ static void job_done(uv_work_t *req, int status)
 {
 	struct daemon *d = req->data;
 	d->job_running = false;
+	if (d->store != NULL && d->api != NULL && !d->api_has_store && !d->stopping) {
+		api_server_set_store(d->api, d->store);
+		d->api_has_store = true;
+	}
 	if (d->stopping)
 		begin_shutdown(d);
 }
@@ -449,10 +487,64 @@ static void shutdown_done(uv_work_t *req, int status)
 	uv_walk(&d->loop, close_handle, NULL);
 }
 
-static void begin_shutdown(struct daemon *d)
+static void close_store(void *arg)
 {
+	struct daemon *d = arg;
+	d->api = NULL;
 	d->job.data = d;
 	uv_queue_work(&d->loop, &d->job, shutdown_work, shutdown_done);
+}
+
+/* API first (its calls and watches use the store), then the store. */
+static void begin_shutdown(struct daemon *d)
+{
+	if (d->api != NULL)
+		api_server_stop(d->api, close_store, d);
+	else
+		close_store(d);
+}
+
+/* ---- the API server and its certificates ---- */
+
+static int ensure_pki(struct daemon *d, char *errmsg, size_t len)
+{
+	char **local = NULL;
+	size_t n_local = 0;
+	pki_local_addresses(&local, &n_local);
+	const char *addresses[65];
+	size_t n = 0;
+	addresses[n++] = d->opt.ip;
+	for (size_t i = 0; i < n_local && n < 65; i++)
+		addresses[n++] = local[i];
+	struct pki_config pc = {.data_dir = d->opt.data_dir, .addresses = addresses,
+				.n_addresses = n, .api_port = d->opt.api_port};
+	int rv = pki_ensure(&pc, errmsg, len);
+	pki_free_addresses(local, n_local);
+	return rv;
+}
+
+static char *members_json(void *arg)
+{
+	struct daemon *d = arg;
+	return cluster_members_json(d->self.address);
+}
+
+static int start_api(struct daemon *d, char *errmsg, size_t len)
+{
+	/* The API server keeps pointers to these: they live in the daemon. */
+	char *cert = d->api_cert, *key = d->api_key, *ca = d->api_ca, *tokens = d->api_tokens;
+	char *host = d->hostname;
+	pki_path(cert, sizeof d->api_cert, d->opt.data_dir, PKI_SERVER_CERT);
+	pki_path(key, sizeof d->api_key, d->opt.data_dir, PKI_SERVER_KEY);
+	pki_path(ca, sizeof d->api_ca, d->opt.data_dir, PKI_CA_CERT);
+	pki_path(tokens, sizeof d->api_tokens, d->opt.data_dir, PKI_TOKENS);
+	if (gethostname(host, sizeof d->hostname) != 0)
+		snprintf(host, sizeof d->hostname, "localhost");
+	struct api_config ac = {.bind_address = d->opt.api_bind, .port = d->opt.api_port,
+				.cert_file = cert, .key_file = key, .client_ca_file = ca,
+				.token_file = tokens, .node_name = host, .node_address = d->opt.ip,
+				.datastore_members = members_json, .datastore_arg = d};
+	return api_server_start(&d->loop, &ac, &d->api, errmsg, len);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -486,7 +578,18 @@ int main(int argc, char **argv)
 		mk_error("mkd", "%s", errmsg);
 		return 1;
 	}
+	char path[4200];
+	snprintf(path, sizeof path, "%s/mkd.pid", d.opt.data_dir);
+	if (pidfile_lock(path, &d.pid_fd, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		return 1;
+	}
 	snprintf(d.dqlite_dir, sizeof d.dqlite_dir, "%s/dqlite", d.opt.data_dir);
+	if (ensure_pki(&d, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		return 1;
+	}
+	setenv("UV_THREADPOOL_SIZE", API_THREADS, 0);
 	if (load_identity(&d) != 0)
 		return 1;
 	load_members(&d);
@@ -511,6 +614,10 @@ int main(int argc, char **argv)
 	}
 	if (d.fresh && persist_identity(&d) != 0)
 		goto err_after_proxy;
+	if (start_api(&d, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "%s", errmsg);
+		goto err_after_proxy;
+	}
 
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);

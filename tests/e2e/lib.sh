@@ -13,7 +13,9 @@
 #   - only 127.0.0.1, and ports from the script's own range (pick_port):
 #     mkd_lifecycle 21000-21099, interop_go_dqlite 22000-22099,
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
-#     bad_input 25000-25099.
+#     bad_input 25000-25099, kubectl_api 21100-21199, python_api 21200-21299,
+#     api_bad_input 21300-21399, cli 25100-25199; each mkd's API port is
+#     its dqlite port + 5000 (api_port_for).
 
 # Variables set here are used by the scripts that source this file.
 # shellcheck disable=SC2034
@@ -152,11 +154,23 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# spawn_mkd NAME ARGS...: starts mkd with exactly ARGS, logging (stdout and
-# stderr) to $TMP/NAME.log, appended so that a restart keeps the history.
+# api_port_for DQLITE_PORT: the API port a test mkd gets unless its
+# arguments name one: 5000 above its dqlite port (21000-25999 -> 26000-30999,
+# still below the ephemeral range), so that no test ever uses 16443.
+api_port_for() { echo $(($1 + 5000)); }
+
+# spawn_mkd NAME ARGS...: starts mkd with ARGS, logging (stdout and stderr)
+# to $TMP/NAME.log, appended so that a restart keeps the history.  Without
+# --api-port in ARGS, one is derived from --dqlite-port (api_port_for).
 spawn_mkd() {
-	local name=$1
+	local name=$1 a prev="" dport=""
 	shift
+	for a in "$@"; do
+		[ "$prev" = --dqlite-port ] && dport=$a
+		[ "$a" = --api-port ] && dport=""
+		prev=$a
+	done
+	case " $* " in *" --api-port "*) ;; *) [ -n "$dport" ] && set -- "$@" --api-port "$(api_port_for "$dport")" ;; esac
 	local log=$TMP/$name.log
 	touch "$log"
 	MKD_LOGSTART[$name]=$(($(wc -l <"$log") + 1))

@@ -1,0 +1,45 @@
+/*
+ * The Kubernetes API server (reference/kubectl-api.md): HTTPS on the API
+ * port, authentication, discovery, OpenAPI, and the resources of
+ * resource.c stored in the object store.  mk's own endpoints (/mk/v1/...)
+ * are served on the same port.
+ *
+ * Threading: api_server_start/stop run on the loop thread that owns the
+ * HTTP server.  Requests are parsed on the loop; anything that touches the
+ * store runs on libuv's worker threads (size the pool with
+ * UV_THREADPOOL_SIZE before the loop starts: watches and slow store round
+ * trips would otherwise starve each other).
+ */
+#ifndef MK_API_API_H
+#define MK_API_API_H
+
+#include <stdint.h>
+#include <uv.h>
+
+struct store;
+struct api_server;
+
+struct api_config {
+	const char *bind_address; /* "0.0.0.0" */
+	int port;                 /* 16443 */
+	const char *cert_file, *key_file, *client_ca_file;
+	const char *token_file;   /* static tokens (known_tokens.csv); may be NULL */
+	struct store *store;      /* may be NULL while the store is starting: 503 */
+	/* Facts for /mk/v1/status. */
+	const char *node_name;
+	const char *node_address;
+	/* Returns JSON {"voters":[...],"standbys":[...],"spares":[...]} on a
+	 * worker thread, or NULL. */
+	char *(*datastore_members)(void *arg);
+	void *datastore_arg;
+};
+
+int api_server_start(uv_loop_t *loop, const struct api_config *cfg, struct api_server **out,
+		     char *errmsg, size_t len);
+/* Attaches the store once it is open (readyz turns 200).  Loop thread. */
+void api_server_set_store(struct api_server *s, struct store *store);
+/* Closes connections and stops background work; `done` runs once all is
+ * released.  Call before closing the store. */
+void api_server_stop(struct api_server *s, void (*done)(void *arg), void *arg);
+
+#endif
