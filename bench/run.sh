@@ -17,6 +17,7 @@
 #
 # Environment: BENCH_ROUNDS (3), BENCH_SECONDS (measured seconds per run,
 # 3), BENCH_WARMUP (seconds before measuring, 1), BENCH_PORT_BASE (31000;
+# each mkd's API listens on its dqlite port + 200, unused by the bench;
 # uses base+1 .. base+133), ETCD (/usr/bin/etcd), ETCDCTL (/usr/bin/etcdctl).
 set -eu
 
@@ -115,7 +116,7 @@ put() {
 
 start_mk1() {
 	spawn "$TMP/mk1.log" "$MKD" --data-dir "$TMP/mk1" --address 127.0.0.1 \
-		--dqlite-port $((BASE + 1))
+		--dqlite-port $((BASE + 1)) --api-port $((BASE + 201))
 	wait_log "$LAST_PID" "$TMP/mk1.log" "ready"
 	MK_ENDPOINTS=127.0.0.1:$((BASE + 1))
 }
@@ -123,11 +124,12 @@ start_mk1() {
 start_mk3() {
 	p1=$((BASE + 11))
 	spawn "$TMP/mk3-1.log" "$MKD" --data-dir "$TMP/mk3-1" --address 127.0.0.1 \
-		--dqlite-port "$p1"
+		--dqlite-port "$p1" --api-port $((BASE + 211))
 	wait_log "$LAST_PID" "$TMP/mk3-1.log" "ready"
 	for n in 2 3; do
 		spawn "$TMP/mk3-$n.log" "$MKD" --data-dir "$TMP/mk3-$n" --address 127.0.0.1 \
-			--dqlite-port $((BASE + 10 + n)) --join "127.0.0.1:$p1"
+			--dqlite-port $((BASE + 10 + n)) --api-port $((BASE + 210 + n)) \
+			--join "127.0.0.1:$p1"
 		wait_log "$LAST_PID" "$TMP/mk3-$n.log" "joined the cluster"
 	done
 	MK_ENDPOINTS=127.0.0.1:$p1,127.0.0.1:$((BASE + 12)),127.0.0.1:$((BASE + 13))

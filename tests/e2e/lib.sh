@@ -134,7 +134,8 @@ pick_port() {
 	local p
 	for ((p = $2; p <= $3; p++)); do
 		case "$PICKED_PORTS" in *" $p "*) continue ;; esac
-		if ! port_busy "$p"; then
+		# The API port mkd derives from it must be free too.
+		if ! port_busy "$p" && ! port_busy "$((p + 5000))"; then
 			PICKED_PORTS="$PICKED_PORTS$p "
 			printf -v "$1" '%s' "$p"
 			return 0
