@@ -32,7 +32,7 @@ CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench
+TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench
 
 .PHONY: all deps run test asan fuzz bench clean
 all: $(BUILD)/mkd $(BUILD)/mk $(TOOLS) $(UNIT_BIN)
@@ -66,6 +66,10 @@ $(BUILD)/storectl: $(BUILD)/obj/tests/tools/storectl.o $(BUILD)/libmk.a
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/store-bench: $(BUILD)/obj/bench/store_bench.o $(BUILD)/libmk.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+
+$(BUILD)/api-bench: $(BUILD)/obj/bench/api_bench.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
@@ -116,6 +120,7 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh $(BUILD)
+	@sh bench/api_run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan
