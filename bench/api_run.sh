@@ -32,7 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# etcd's certificates (mk makes its own on first start).
+# etcd's certificates (mk makes its own on first start).  The server
+# certificate is also a client one: etcd's JSON gateway dials etcd with it.
 C=$TMP/etcd-certs
 mkdir -p "$C"
 (
@@ -41,7 +42,7 @@ mkdir -p "$C"
 		-keyout ca.key -out ca.crt -subj /CN=bench-ca
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
 		-out s.csr -subj /CN=etcd
-	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >s.ext
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >s.ext
 	openssl x509 -req -in s.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
 		-out server.crt -extfile s.ext
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
@@ -64,6 +65,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 run_system() { # SYSTEM ROUND
 	sys=$1
+	round=$2
 	rm -rf "$TMP/data"
 	if [ "$sys" = mk ]; then
 		"$MKD" --data-dir "$TMP/data" --address 127.0.0.1 --dqlite-port $((BASE + 1)) \
@@ -103,7 +105,7 @@ run_system() { # SYSTEM ROUND
 		b "$1" "$2" "$3" "$4" watch 100 100
 		sleep 2 # idle before reading the resident set
 		echo "rss system=$sys kib=$(rss_kib "$pid")"
-	} | sed "s/^/round=$2 /" | tee -a "$TMP/raw" >&2
+	} | sed "s/^/round=$round /" | tee -a "$TMP/raw" >&2
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }

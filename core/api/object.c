@@ -55,7 +55,7 @@ const char *object_namespace(const json_t *obj)
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
 }
 
-const char *object_str(const json_t *obj, const char *path)
+const json_t *object_at(const json_t *obj, const char *path)
 {
 	char part[128];
 	const json_t *cur = obj;
@@ -69,7 +69,12 @@ const char *object_str(const json_t *obj, const char *path)
 		cur = json_object_get(cur, part);
 		path += n + (dot != NULL);
 	}
-	return json_string_value(cur);
+	return cur;
+}
+
+const char *object_str(const json_t *obj, const char *path)
+{
+	return json_string_value(object_at(obj, path));
 }
 
 int64_t object_rv(const json_t *obj)

@@ -25,7 +25,9 @@ char *object_to_store(const json_t *obj, size_t *len);
 json_t *object_meta(json_t *obj);
 const char *object_name(const json_t *obj);
 const char *object_namespace(const json_t *obj);
-const char *object_str(const json_t *obj, const char *dotted_path); /* "spec.nodeName" */
+/* The value at a dotted path ("spec.nodeName"), or NULL. */
+const json_t *object_at(const json_t *obj, const char *dotted_path);
+const char *object_str(const json_t *obj, const char *dotted_path);
 int64_t object_rv(const json_t *obj); /* 0 if absent or malformed */
 void object_set_rv(json_t *obj, int64_t rev);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../base/err.h"
+#include "object.h"
 
 enum op { OP_EQ, OP_NEQ, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOT_EXISTS, OP_GT, OP_LT };
 
@@ -597,7 +598,6 @@ int field_selector_parse(const char *text, const char *resource, struct field_se
 static void field_value(const json_t *obj, const char *field, char *out, size_t len)
 {
 	const json_t *cur = obj;
-	char part[128];
 	const char *p = field;
 	if (strcmp(field, "source") == 0) {
 		const char *c = json_string_value(
@@ -607,18 +607,7 @@ static void field_value(const json_t *obj, const char *field, char *out, size_t 
 		snprintf(out, len, "%s", c ? c : "");
 		return;
 	}
-	while (cur != NULL && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof part) {
-			cur = NULL;
-			break;
-		}
-		memcpy(part, p, n);
-		part[n] = '\0';
-		cur = json_object_get(cur, part);
-		p += n + (dot != NULL);
-	}
+	cur = object_at(obj, p);
 	if (json_is_string(cur))
 		snprintf(out, len, "%s", json_string_value(cur));
 	else if (json_is_true(cur))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "object.h"
 #include "selector.h"
 #include "table.h"
 #include "table_internal.h"
@@ -20,19 +21,7 @@
 
 static const json_t *at(const json_t *obj, const char *path)
 {
-	char part[96];
-	const json_t *cur = obj;
-	while (cur != NULL && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof part)
-			return NULL;
-		memcpy(part, path, n);
-		part[n] = '\0';
-		cur = json_object_get(cur, part);
-		path += n + (dot != NULL);
-	}
-	return cur;
+	return object_at(obj, path);
 }
 
 static const char *str(const json_t *obj, const char *path)

@@ -112,7 +112,10 @@ int pki_write_key(const char *dir, enum pki_file f, EVP_PKEY *key, char *errmsg,
 	return rv;
 }
 
-int pki_load_cert(const char *dir, enum pki_file f, X509 **out, char *errmsg, size_t len)
+/* Reads file `f` and decodes it with `decode` (a PEM reader on a BIO).
+ * Key material is wiped from the buffer after use. */
+static int load_pem(const char *dir, enum pki_file f, void *(*decode)(BIO *), void **out,
+		    const char *what, char *errmsg, size_t len)
 {
 	char *data;
 	size_t n;
@@ -124,37 +127,34 @@ int pki_load_cert(const char *dir, enum pki_file f, X509 **out, char *errmsg, si
 		return MK_EINVAL;
 	}
 	BIO *bio = BIO_new_mem_buf(data, (int)n);
-	*out = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	free(data);
-	ERR_clear_error();
-	if (*out == NULL) {
-		snprintf(errmsg, len, "%s: not a PEM certificate", pki_name(f));
-		return MK_EINVAL;
-	}
-	return MK_OK;
-}
-
-int pki_load_key(const char *dir, enum pki_file f, EVP_PKEY **out, char *errmsg, size_t len)
-{
-	char *data;
-	size_t n;
-	int rv = pki_read(dir, f, &data, &n);
-	if (rv == MK_ENOTFOUND)
-		return rv;
-	if (rv != MK_OK) {
-		snprintf(errmsg, len, "%s: cannot read", pki_name(f));
-		return MK_EINVAL;
-	}
-	BIO *bio = BIO_new_mem_buf(data, (int)n);
-	*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	*out = bio ? decode(bio) : NULL;
 	BIO_free(bio);
 	OPENSSL_cleanse(data, n);
 	free(data);
 	ERR_clear_error();
 	if (*out == NULL) {
-		snprintf(errmsg, len, "%s: not a PEM private key", pki_name(f));
+		snprintf(errmsg, len, "%s: not a PEM %s", pki_name(f), what);
 		return MK_EINVAL;
 	}
 	return MK_OK;
+}
+
+static void *decode_cert(BIO *bio)
+{
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static void *decode_key(BIO *bio)
+{
+	return PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+}
+
+int pki_load_cert(const char *dir, enum pki_file f, X509 **out, char *errmsg, size_t len)
+{
+	return load_pem(dir, f, decode_cert, (void **)out, "certificate", errmsg, len);
+}
+
+int pki_load_key(const char *dir, enum pki_file f, EVP_PKEY **out, char *errmsg, size_t len)
+{
+	return load_pem(dir, f, decode_key, (void **)out, "private key", errmsg, len);
 }

@@ -19,11 +19,14 @@
 /* Heartbeat 150 ms, election timeout 1.5-3 s: fails over within a few
  * seconds, yet tolerates fsync stalls on a busy two-core box. */
 #define DQ_NETWORK_LATENCY_MS 100
-/* Snapshot every 512 entries, keep 2048: bounds the in-memory raft log
- * (reference §5 item 6) while letting a briefly absent follower catch up
- * from the log instead of a snapshot. */
-#define DQ_SNAPSHOT_THRESHOLD 512
-#define DQ_SNAPSHOT_TRAILING 2048
+/* Snapshot every 256 entries, keep 256: bounds the in-memory raft log
+ * (reference §5 item 6).  Each entry carries whole 4 KiB pages, so the
+ * trailing entries dominate mkd's memory: with 2048 kept, 10k stored
+ * objects cost 175 MiB of RSS, with 256 about 100 MiB (bench/README.md).
+ * A follower absent for longer than 256 writes catches up by snapshot.
+ * (dqlite refuses a trailing count below the threshold.) */
+#define DQ_SNAPSHOT_THRESHOLD 256
+#define DQ_SNAPSHOT_TRAILING 256
 
 /* A raft peer that does not accept within this is reported unreachable
  * (raft retries); connecting runs on libuv's small worker pool. */
