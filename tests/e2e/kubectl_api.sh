@@ -116,6 +116,19 @@ check "patch --type=json" k -n team-a patch cm app --type=json \
 	-p '[{"op":"remove","path":"/data/extra"},{"op":"add","path":"/data/j","value":"2"}]'
 check_eq "json patch applied" "/2" "$(k -n team-a get cm app -o jsonpath='{.data.extra}/{.data.j}')"
 
+# ---- pods (stored; they run once the node agent lands) -------------------------
+
+check "run a pod" k -n team-a run box --image=busybox:1.36 --labels=app=box -- sleep 3600
+out=$(k -n team-a get pods -o wide 2>&1)
+check "get pods -o wide: the usual columns" \
+	grep -Eq '^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES' <<<"$out"
+check "get pods -o wide: a pending pod's row" grep -Eq '^box +0/1 +Pending +0 ' <<<"$out"
+out=$(k -n team-a get all 2>&1)
+check_eq "get all lists pods and deployments" "1 1" \
+	"$(grep -c '^pod/box ' <<<"$out") $(grep -c '^deployment.apps/web ' <<<"$out")"
+out=$(k -n team-a describe pod box 2>&1)
+check "describe pod" grep -Eq '^Image: +busybox:1.36|^ +Image: +busybox:1.36' <<<"$out"
+
 # ---- watch ------------------------------------------------------------------------
 
 k -n team-a get cm -w >"$TMP/watch.out" 2>&1 &
@@ -143,3 +156,38 @@ k -n team-a delete cm app --wait=false >/dev/null 2>&1
 if wait "$WAITPID"; then ok "wait --for=delete returns once deleted"; else not_ok "wait --for=delete returns once deleted"; note <"$TMP/wait.out"; fi
 check "delete namespace empties and removes it" k delete namespace team-a --timeout=60s
 check "namespace gone" eval "! k get namespace team-a >/dev/null 2>&1"
+
+# ---- custom resources ---------------------------------------------------------------
+
+cat >"$TMP/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+YAML
+check "apply a CRD" k apply -f "$TMP/crd.yaml"
+check "wait --for condition=established" \
+	k wait --for condition=established crd/widgets.example.com --timeout=30s
+printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n' >"$TMP/w1.yaml"
+check "apply a custom resource" k apply -f "$TMP/w1.yaml"
+out=$(k get wd 2>&1)
+check "get by short name shows the printer column" grep -Eq '^w1 +[0-9a-z]+ +3$' <<<"$out"
+sed -i 's/size: 3/size: 4/' "$TMP/w1.yaml"
+check "re-apply a custom resource (merge patch)" k apply -f "$TMP/w1.yaml"
+check_eq "custom resource updated, generation bumped" "4 2" \
+	"$(k get widget w1 -o jsonpath='{.spec.size} {.metadata.generation}')"
+check "delete the custom resource" k delete wd w1
+check "delete the CRD" k delete crd widgets.example.com
+check "the resource is gone from discovery" eval "! k get widgets >/dev/null 2>&1"
