@@ -69,7 +69,8 @@ $(BUILD)/store-bench: $(BUILD)/obj/bench/store_bench.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
-$(BUILD)/api-bench: $(BUILD)/obj/bench/api_bench.o $(BUILD)/libmk.a
+$(BUILD)/api-bench: $(BUILD)/obj/bench/api_bench.o $(BUILD)/obj/bench/api_client.o \
+		$(BUILD)/obj/bench/api_watch.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
