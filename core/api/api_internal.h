@@ -15,6 +15,17 @@
 
 struct token_table;
 
+/* One encoded watch event, shared by every watcher without selectors:
+ * a revision names exactly one change, so (rev, output, include) names
+ * exactly one line. */
+struct watch_line {
+	int64_t rev;
+	int output, include;
+	char *data;
+	size_t len;
+};
+#define WATCH_LINES 64
+
 struct api_server {
 	uv_loop_t *loop;
 	struct api_config cfg;
@@ -27,6 +38,10 @@ struct api_server {
 	void *stop_arg;
 	int watches; /* open watch streams (loop thread) */
 	int calls;   /* calls queued on worker threads (loop thread) */
+	/* Recently encoded watch events (loop thread): 100 watchers of one
+	 * resource decode and encode each change once, not 100 times. */
+	struct watch_line watch_lines[WATCH_LINES];
+	unsigned watch_next;
 	bool stopping, http_stopped;
 	uv_work_t join_work;
 };
@@ -167,6 +182,7 @@ void api_do_watch_setup(struct api_call *c);
  * exchange and owns it from then on. */
 void api_watch_start(struct api_call *c);
 void api_watch_free(struct api_watch *w);
+void api_watch_lines_free(struct api_server *s); /* the shared event cache */
 
 /* api_server.c */
 void api_server_watch_closed(struct api_server *s); /* a watch stream ended */

@@ -249,6 +249,7 @@ static void maybe_free_server(struct api_server *s)
 	void *done_arg = s->stop_arg;
 	api_auth_free(s->auth);
 	resource_registry_free(s->resources);
+	api_watch_lines_free(s);
 	free(s);
 	if (done)
 		done(done_arg);

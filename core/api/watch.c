@@ -214,9 +214,70 @@ static void send_buf(struct api_watch *w, struct mk_buf *b)
 		end_watch(w);
 }
 
+static const struct watch_line *cached_line(struct api_server *s, int64_t rev, int output,
+					    int include)
+{
+	for (unsigned i = 0; i < WATCH_LINES; i++) {
+		const struct watch_line *l = &s->watch_lines[i];
+		if (l->data != NULL && l->rev == rev && l->output == output && l->include == include)
+			return l;
+	}
+	return NULL;
+}
+
+static void cache_line(struct api_server *s, int64_t rev, int output, int include,
+		       const void *data, size_t len)
+{
+	struct watch_line *l = &s->watch_lines[s->watch_next++ % WATCH_LINES];
+	char *copy = malloc(len);
+	if (copy == NULL)
+		return;
+	memcpy(copy, data, len);
+	free(l->data);
+	*l = (struct watch_line){rev, output, include, copy, len};
+}
+
+void api_watch_lines_free(struct api_server *s)
+{
+	for (unsigned i = 0; i < WATCH_LINES; i++) {
+		free(s->watch_lines[i].data);
+		s->watch_lines[i].data = NULL;
+	}
+}
+
+/* Without selectors an event passes unchanged: encode it once for every
+ * watcher (the cache), instead of once per watcher. */
+static void deliver_shared(struct api_watch *w, struct store_event *ev, struct mk_buf *out)
+{
+	const struct watch_line *l = cached_line(w->srv, ev->kv.rev, w->output, w->include);
+	if (l != NULL) {
+		mk_buf_append(out, l->data, l->len);
+		return;
+	}
+	bool deleted = ev->type == STORE_DELETED;
+	json_t *obj = deleted ? object_from_store(ev->old_value, ev->old_len, ev->kv.rev)
+			      : object_from_store(ev->kv.value, ev->kv.len, ev->kv.rev);
+	if (obj == NULL)
+		return;
+	struct mk_buf line = MK_BUF_INIT;
+	const char *type = ev->type == STORE_ADDED ? "ADDED" : deleted ? "DELETED" : "MODIFIED";
+	if (encode_event(w, &line, type, obj) == MK_OK) {
+		cache_line(w->srv, ev->kv.rev, w->output, w->include, line.data, line.len);
+		mk_buf_append(out, line.data, line.len);
+	}
+	mk_buf_free(&line);
+	json_decref(obj);
+}
+
 /* Turns a store event into the API event the selectors call for. */
 static void deliver(struct api_watch *w, struct store_event *ev, struct mk_buf *out)
 {
+	if (w->ls == NULL && w->fs == NULL) {
+		if ((ev->type == STORE_DELETED ? ev->old_value : ev->kv.value) != NULL)
+			deliver_shared(w, ev, out);
+		w->last_rev = ev->kv.rev;
+		return;
+	}
 	json_t *cur = ev->kv.value ? object_from_store(ev->kv.value, ev->kv.len, ev->kv.rev) : NULL;
 	json_t *old = ev->old_value ? object_from_store(ev->old_value, ev->old_len, ev->kv.rev)
 				    : NULL;
