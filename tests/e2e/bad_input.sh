@@ -212,8 +212,10 @@ expect refused-get "store get from 127.0.0.1:1 (nobody)" "Connection refused"
 expect refused-query "query to 127.0.0.1:1 (nobody)" "Connection refused"
 expect silent-get "store get from a silent listener" "no answer within"
 expect silent-query "query to a silent listener" "no answer within"
-expect close-get "store get from a server that hangs up" "Connection reset|closed"
-expect close-query "query to a server that hangs up" "Connection reset|closed"
+# A peer that hangs up shows as a reset or EOF on receive, or as EPIPE when
+# our request is still being sent: which one is a matter of timing.
+expect close-get "store get from a server that hangs up" "Connection reset|closed|Broken pipe"
+expect close-query "query to a server that hangs up" "Connection reset|closed|Broken pipe"
 expect random-get "store get from a server sending random bytes" "refused|malformed|response type"
 expect random-query "query to a server sending random bytes" "refused|malformed|response type"
 expect huge-get "store get, header claiming a 32 GiB body" "response of [0-9]+ bytes refused"
