@@ -51,6 +51,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libmk.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
+	@rm -f $@  # ar never drops members whose sources were deleted
 	@$(AR) rcs $@ $^
 
 $(BUILD)/mkd: $(MKD_OBJ) $(BUILD)/libmk.a
@@ -93,7 +94,7 @@ endif
 # what it needs (not all of libmk: libFuzzer wants everything instrumented).
 FUZZ_LIB_SRC_fuzz_wire     := core/store/dq_wire.c core/base/buf.c
 FUZZ_LIB_SRC_fuzz_patch    := $(wildcard core/api/patch*.c) core/base/buf.c core/base/err.c
-FUZZ_LIB_SRC_fuzz_selector := core/api/selector_label.c core/api/selector_field.c core/api/object.c core/base/err.c
+FUZZ_LIB_SRC_fuzz_selector := $(wildcard core/api/selector_*.c) core/api/object.c core/base/buf.c core/base/err.c
 FUZZ_LIB_SRC_fuzz_query    := core/api/query.c core/api/object.c
 FUZZ_LIBS := $(shell pkg-config --cflags --libs jansson libuv openssl 2>/dev/null) -lm
 .SECONDEXPANSION:

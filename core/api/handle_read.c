@@ -77,7 +77,7 @@ int api_selectors(struct api_call *c, struct label_selector **ls, struct field_s
 	const char *l = api_query_get(&c->query, "labelSelector");
 	const char *f = api_query_get(&c->query, "fieldSelector");
 	if (l != NULL && l[0] && label_selector_parse(l, ls, err, sizeof err) != MK_OK) {
-		api_fail(c, 400, "BadRequest", "unable to parse requirement: %s", err);
+		api_fail(c, 400, "BadRequest", "%s", err);
 		return MK_EINVAL;
 	}
 	if (f != NULL && f[0] &&

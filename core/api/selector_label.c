@@ -1,65 +1,38 @@
 /*
- * Label selectors: parsing, matching, and the text form of a
- * metav1.LabelSelector (contract in selector.h).
+ * Label selectors (contract in selector.h): requirements checked as
+ * upstream's NewRequirement checks them, built from a metav1.LabelSelector
+ * (the text form is parsed in selector_label_parse.c), matching, and the
+ * canonical text form.
  */
 #include "selector.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/buf.h"
 #include "../base/err.h"
-
-enum op { OP_EQ, OP_NEQ, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOT_EXISTS, OP_GT, OP_LT };
+#include "selector_internal.h"
 
 struct requirement {
 	char *key;
-	enum op op;
-	char **values;
+	enum label_op op;
+	char **values; /* sorted, no duplicates for set operators */
 	size_t n_values;
+	size_t order; /* input position: keeps the sort by key stable */
 };
 
 struct label_selector {
-	struct requirement *reqs;
+	struct requirement *reqs; /* sorted by key, as upstream keeps them */
 	size_t n;
+	bool nothing; /* from a nil metav1.LabelSelector: matches no object */
 };
 
-/* --- label selectors -------------------------------------------------------- */
+/* --- building ------------------------------------------------------------- */
 
-static bool key_char(int c)
+struct label_selector *label_selector_new(void)
 {
-	return isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/';
-}
-
-static bool value_char(int c)
-{
-	return isalnum(c) || c == '.' || c == '_' || c == '-';
-}
-
-/* Validates a label key: [prefix/]name, name <= 63, alnum at both ends. */
-static const char *check_key(const char *k)
-{
-	const char *slash = strchr(k, '/');
-	const char *name = slash ? slash + 1 : k;
-	if (slash && (slash == k || slash - k > 253 || strchr(name, '/')))
-		return "prefix part must be a DNS-1123 subdomain";
-	size_t n = strlen(name);
-	if (n == 0 || n > 63)
-		return "name part must be 1 to 63 characters";
-	if (!isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
-		return "name part must start and end with an alphanumeric character";
-	return NULL;
-}
-
-static const char *check_value(const char *v)
-{
-	size_t n = strlen(v);
-	if (n > 63)
-		return "values must be no more than 63 characters";
-	if (n > 0 && (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[n - 1])))
-		return "values must start and end with an alphanumeric character";
-	return NULL;
+	return calloc(1, sizeof(struct label_selector));
 }
 
 void label_selector_free(struct label_selector *s)
@@ -76,205 +49,228 @@ void label_selector_free(struct label_selector *s)
 	free(s);
 }
 
-static struct requirement *add_req(struct label_selector *s, const char *key, size_t key_len,
-				   enum op op)
+static int cmp_str(const void *a, const void *b)
 {
-	struct requirement *g = realloc(s->reqs, (s->n + 1) * sizeof *g);
-	if (g == NULL)
-		return NULL;
-	s->reqs = g;
-	struct requirement *r = &g[s->n];
-	memset(r, 0, sizeof *r);
-	r->key = strndup(key, key_len);
-	if (r->key == NULL)
-		return NULL;
-	r->op = op;
-	s->n++;
-	return r;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_value(struct requirement *r, const char *v, size_t n)
+static int cmp_req(const void *a, const void *b)
 {
-	char **g = realloc(r->values, (r->n_values + 1) * sizeof *g);
+	const struct requirement *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c != 0)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void label_values_free(struct label_values *vs)
+{
+	for (size_t i = 0; i < vs->n; i++)
+		free(vs->v[i]);
+	free(vs->v);
+	vs->v = NULL;
+	vs->n = 0;
+}
+
+int label_values_add(struct label_values *vs, const char *s, size_t n)
+{
+	char **g = realloc(vs->v, (vs->n + 1) * sizeof *g);
 	if (g == NULL)
 		return MK_ENOMEM;
-	r->values = g;
-	if ((g[r->n_values] = strndup(v, n)) == NULL)
+	vs->v = g;
+	if ((g[vs->n] = strndup(s, n)) == NULL)
 		return MK_ENOMEM;
-	r->n_values++;
+	vs->n++;
 	return MK_OK;
 }
 
-static void skip_ws(const char **p)
+/* Sorts and drops duplicates: set operators take a set of values. */
+void label_values_set(struct label_values *vs)
 {
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
+	if (vs->n < 2)
+		return;
+	qsort(vs->v, vs->n, sizeof *vs->v, cmp_str);
+	size_t out = 1;
+	for (size_t i = 1; i < vs->n; i++) {
+		if (strcmp(vs->v[i], vs->v[out - 1]) == 0)
+			free(vs->v[i]);
+		else
+			vs->v[out++] = vs->v[i];
+	}
+	vs->n = out;
 }
 
-static int fail(char *err, size_t len, const char *fmt, const char *what)
+/*
+ * Checks a requirement as upstream's NewRequirement does and, when valid,
+ * appends it to `s`, taking the values.  `key_path` names the key in the
+ * message ("key" for a metav1.LabelSelector).  Several problems are
+ * reported together, bracketed, like a Go error aggregate.
+ */
+int label_selector_add(struct label_selector *s, const char *key, enum label_op op,
+		       struct label_values *vs, const char *key_path, char *err, size_t len)
 {
-	snprintf(err, len, fmt, what);
-	return MK_EINVAL;
-}
-
-int label_selector_parse(const char *text, struct label_selector **out, char *err, size_t len)
-{
-	struct label_selector *s = calloc(1, sizeof *s);
-	if (s == NULL)
+	struct mk_buf why = MK_BUF_INIT;
+	int problems = 0;
+	char msg[1024];
+	if (selector_check_key(key, msg, sizeof msg) != MK_OK)
+		selector_note(&why, &problems, "%s: Invalid value: \"%s\": %s", key_path, key, msg);
+	if ((op == LABEL_IN || op == LABEL_NOTIN) && vs->n == 0)
+		selector_note(&why, &problems, "values: Invalid value: []: for 'in', 'notin' "
+					  "operators, values set can't be empty");
+	if ((op == LABEL_EXISTS || op == LABEL_NOT_EXISTS) && vs->n != 0)
+		selector_note(&why, &problems, "values: Invalid value: [%s]: values set must be "
+					  "empty for exists and does not exist", vs->v[0]);
+	if ((op == LABEL_GT || op == LABEL_LT) && vs->n != 1)
+		selector_note(&why, &problems, "values: Invalid value: []: for 'Gt', 'Lt' "
+					  "operators, exactly one value is required");
+	for (size_t i = 0; (op == LABEL_GT || op == LABEL_LT) && i < vs->n; i++) {
+		long long v;
+		if (!selector_parse_int(vs->v[i], &v))
+			selector_note(&why, &problems, "values[%zu]: Invalid value: \"%s\": for "
+						  "'Gt', 'Lt' operators, the value must be an "
+						  "integer", i, vs->v[i]);
+	}
+	for (size_t i = 0; i < vs->n; i++)
+		if (selector_check_value(vs->v[i], msg, sizeof msg) != MK_OK)
+			selector_note(&why, &problems, "values[%zu][%s]: Invalid value: \"%s\": %s",
+						  i, key, vs->v[i], msg);
+	if (problems > 0) {
+		if (why.len == 0) /* a note failed for lack of memory */
+			snprintf(err, len, "out of memory");
+		else
+			snprintf(err, len, problems > 1 ? "[%.*s]" : "%.*s", (int)why.len,
+				 (const char *)why.data);
+		mk_buf_free(&why);
+		return MK_EINVAL;
+	}
+	struct requirement *g = realloc(s->reqs, (s->n + 1) * sizeof *g);
+	if (g == NULL)
 		return MK_ENOMEM;
-	const char *p = text;
+	s->reqs = g;
+	char *k = strdup(key);
+	if (k == NULL)
+		return MK_ENOMEM;
+	g[s->n] = (struct requirement){k, op, vs->v, vs->n, s->n};
+	s->n++;
+	vs->v = NULL;
+	vs->n = 0;
+	return MK_OK;
+}
+
+void label_selector_finish(struct label_selector *s)
+{
+	if (s->n > 1)
+		qsort(s->reqs, s->n, sizeof *s->reqs, cmp_req);
+}
+
+/* --- from a metav1.LabelSelector ------------------------------------------- */
+
+static int from_expression(struct label_selector *s, const json_t *e, char *err, size_t len)
+{
+	static const struct {
+		const char *name;
+		enum label_op op;
+	} ops[] = {{"In", LABEL_IN}, {"NotIn", LABEL_NOTIN}, {"Exists", LABEL_EXISTS},
+		   {"DoesNotExist", LABEL_NOT_EXISTS}};
+	const char *key = json_string_value(json_object_get(e, "key"));
+	const json_t *op_j = json_object_get(e, "operator");
+	const json_t *vals = json_object_get(e, "values");
+	if (!json_is_object(e) || key == NULL || !json_is_string(op_j)) {
+		snprintf(err, len, "matchExpressions: each entry needs a string key and operator");
+		return MK_EINVAL;
+	}
+	size_t k;
+	for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
+		if (strcmp(json_string_value(op_j), ops[k].name) == 0)
+			break;
+	if (k == sizeof ops / sizeof ops[0]) {
+		snprintf(err, len, "\"%s\" is not a valid label selector operator",
+			 json_string_value(op_j));
+		return MK_EINVAL;
+	}
+	if (vals != NULL && !json_is_null(vals) && !json_is_array(vals)) {
+		snprintf(err, len, "matchExpressions: values must be a list of strings");
+		return MK_EINVAL;
+	}
+	struct label_values vs = {NULL, 0};
+	size_t i;
+	json_t *v;
 	int rv = MK_OK;
-	skip_ws(&p);
-	while (*p && rv == MK_OK) {
-		bool negated = false;
-		if (*p == '!') {
-			negated = true;
-			p++;
-			skip_ws(&p);
-		}
-		const char *k = p;
-		while (key_char((unsigned char)*p))
-			p++;
-		size_t klen = (size_t)(p - k);
-		if (klen == 0) {
-			rv = fail(err, len, "found '%s', expected: identifier", *p ? p : "end of string");
-			break;
-		}
-		char key[320];
-		if (klen >= sizeof key) {
-			rv = fail(err, len, "key too long: %s", "");
-			break;
-		}
-		memcpy(key, k, klen);
-		key[klen] = '\0';
-		const char *why = check_key(key);
-		if (why != NULL) {
-			snprintf(err, len, "invalid label key \"%s\": %s", key, why);
+	json_array_foreach(vals, i, v) {
+		if (!json_is_string(v)) {
+			snprintf(err, len, "matchExpressions: values must be a list of strings");
 			rv = MK_EINVAL;
-			break;
-		}
-		skip_ws(&p);
-		struct requirement *r;
-		if (negated || *p == ',' || *p == '\0') {
-			r = add_req(s, key, klen, negated ? OP_NOT_EXISTS : OP_EXISTS);
-			if (r == NULL)
-				rv = MK_ENOMEM;
 		} else {
-			enum op op;
-			bool set = false;
-			if (strncmp(p, "==", 2) == 0) {
-				op = OP_EQ;
-				p += 2;
-			} else if (strncmp(p, "!=", 2) == 0) {
-				op = OP_NEQ;
-				p += 2;
-			} else if (*p == '=') {
-				op = OP_EQ;
-				p++;
-			} else if (*p == '>' || *p == '<') {
-				op = *p == '>' ? OP_GT : OP_LT;
-				p++;
-			} else if (strncmp(p, "in", 2) == 0 && !key_char((unsigned char)p[2])) {
-				op = OP_IN;
-				set = true;
-				p += 2;
-			} else if (strncmp(p, "notin", 5) == 0 && !key_char((unsigned char)p[5])) {
-				op = OP_NOTIN;
-				set = true;
-				p += 5;
-			} else {
-				rv = fail(err, len, "found '%s', expected: in, notin, =, ==, !=, gt, lt",
-					  p);
-				break;
-			}
-			if ((r = add_req(s, key, klen, op)) == NULL) {
-				rv = MK_ENOMEM;
-				break;
-			}
-			skip_ws(&p);
-			if (set) {
-				if (*p != '(') {
-					rv = fail(err, len, "found '%s', expected: '('",
-						  *p ? p : "end of string");
-					break;
-				}
-				p++;
-				for (;;) {
-					skip_ws(&p);
-					const char *v = p;
-					while (value_char((unsigned char)*p))
-						p++;
-					if ((rv = add_value(r, v, (size_t)(p - v))) != MK_OK)
-						break;
-					skip_ws(&p);
-					if (*p == ',') {
-						p++;
-						continue;
-					}
-					if (*p == ')') {
-						p++;
-						break;
-					}
-					rv = fail(err, len, "found '%s', expected: ',' or ')'",
-						  *p ? p : "end of string");
-					break;
-				}
-			} else {
-				const char *v = p;
-				while (value_char((unsigned char)*p))
-					p++;
-				rv = add_value(r, v, (size_t)(p - v));
-				if (rv == MK_OK && (op == OP_GT || op == OP_LT)) {
-					char *end;
-					strtoll(r->values[0], &end, 10);
-					if (r->values[0][0] == '\0' || *end != '\0')
-						rv = fail(err, len, "for 'gt', 'lt' operators, the value "
-							  "must be an integer: %s", r->values[0]);
-				}
-			}
-			for (size_t i = 0; rv == MK_OK && i < r->n_values; i++) {
-				const char *vw = check_value(r->values[i]);
-				if (vw != NULL) {
-					snprintf(err, len, "invalid label value \"%s\": %s",
-						 r->values[i], vw);
-					rv = MK_EINVAL;
-				}
-			}
+			rv = label_values_add(&vs, json_string_value(v), json_string_length(v));
 		}
 		if (rv != MK_OK)
 			break;
-		skip_ws(&p);
-		if (*p == ',') {
-			p++;
-			skip_ws(&p);
-			if (*p == '\0')
-				rv = fail(err, len, "found '%s', expected: identifier", "end of string");
-		} else if (*p != '\0') {
-			rv = fail(err, len, "found '%s', expected: ',' or 'end of string'", p);
-		}
 	}
-	if (rv != MK_OK) {
-		if (rv == MK_ENOMEM)
-			snprintf(err, len, "out of memory");
-		label_selector_free(s);
-		return rv;
+	if (rv == MK_OK) {
+		label_values_set(&vs);
+		rv = label_selector_add(s, key, ops[k].op, &vs, "key", err, len);
 	}
-	*out = s;
-	return MK_OK;
+	label_values_free(&vs);
+	return rv;
 }
 
 int label_selector_from_json(const json_t *sel, struct label_selector **out, char *err,
 			     size_t len)
 {
-	if (sel != NULL && !json_is_object(sel))
-		return fail(err, len, "a label selector must be an object%s", "");
-	char *text = label_selector_string(sel);
-	if (text == NULL)
-		return fail(err, len, "invalid label selector%s", "");
-	int rv = label_selector_parse(text, out, err, len);
-	free(text);
+	char scratch[1];
+	if (len == 0) {
+		err = scratch;
+		len = sizeof scratch;
+	}
+	if (sel != NULL && !json_is_null(sel) && !json_is_object(sel)) {
+		snprintf(err, len, "a label selector must be an object");
+		return MK_EINVAL;
+	}
+	const json_t *ml = json_object_get(sel, "matchLabels");
+	const json_t *me = json_object_get(sel, "matchExpressions");
+	if ((ml != NULL && !json_is_null(ml) && !json_is_object(ml)) ||
+	    (me != NULL && !json_is_null(me) && !json_is_array(me))) {
+		snprintf(err, len, "matchLabels must be an object and matchExpressions a list");
+		return MK_EINVAL;
+	}
+	struct label_selector *s = label_selector_new();
+	if (s == NULL)
+		return MK_ENOMEM;
+	/* A nil selector selects nothing (LabelSelectorAsSelector). */
+	s->nothing = sel == NULL || json_is_null(sel);
+	int rv = MK_OK;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)ml, k, v) {
+		struct label_values vs = {NULL, 0};
+		if (!json_is_string(v)) {
+			snprintf(err, len, "matchLabels: the value of \"%s\" must be a string", k);
+			rv = MK_EINVAL;
+		} else {
+			rv = label_values_add(&vs, json_string_value(v), json_string_length(v));
+			if (rv == MK_OK)
+				rv = label_selector_add(s, k, LABEL_EQ, &vs, "key", err, len);
+		}
+		label_values_free(&vs);
+		if (rv != MK_OK)
+			goto fail;
+	}
+	size_t i;
+	json_array_foreach(me, i, v)
+		if ((rv = from_expression(s, v, err, len)) != MK_OK)
+			goto fail;
+	label_selector_finish(s);
+	*out = s;
+	return MK_OK;
+fail:
+	if (rv == MK_ENOMEM)
+		snprintf(err, len, "out of memory");
+	selector_clean_message(err);
+	label_selector_free(s);
 	return rv;
 }
+
+/* --- matching and text ------------------------------------------------------ */
 
 static bool has_value(const struct requirement *r, const char *v)
 {
@@ -284,141 +280,87 @@ static bool has_value(const struct requirement *r, const char *v)
 	return false;
 }
 
+static bool req_matches(const struct requirement *r, const json_t *labels)
+{
+	/* Labels are strings; anything else counts as no label. */
+	const char *v = json_string_value(json_object_get(labels, r->key));
+	long long have, want;
+	switch (r->op) {
+	case LABEL_EQ:
+	case LABEL_DEQ:
+	case LABEL_IN:
+		return v != NULL && has_value(r, v);
+	case LABEL_NEQ:
+	case LABEL_NOTIN:
+		return v == NULL || !has_value(r, v);
+	case LABEL_EXISTS:
+		return v != NULL;
+	case LABEL_NOT_EXISTS:
+		return v == NULL;
+	case LABEL_GT:
+	case LABEL_LT:
+		/* A label that is not an integer never compares. */
+		if (v == NULL || !selector_parse_int(v, &have) ||
+		    !selector_parse_int(r->values[0], &want))
+			return false;
+		return r->op == LABEL_GT ? have > want : have < want;
+	}
+	return false;
+}
+
 bool label_selector_matches(const struct label_selector *s, const json_t *labels)
 {
 	if (s == NULL)
 		return true;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct requirement *r = &s->reqs[i];
-		const json_t *jv = json_object_get(labels, r->key);
-		const char *v = json_string_value(jv);
-		switch (r->op) {
-		case OP_EQ:
-			if (v == NULL || strcmp(v, r->values[0]) != 0)
-				return false;
-			break;
-		case OP_NEQ: /* absent labels match != */
-			if (v != NULL && strcmp(v, r->values[0]) == 0)
-				return false;
-			break;
-		case OP_IN:
-			if (v == NULL || !has_value(r, v))
-				return false;
-			break;
-		case OP_NOTIN:
-			if (v != NULL && has_value(r, v))
-				return false;
-			break;
-		case OP_EXISTS:
-			if (jv == NULL)
-				return false;
-			break;
-		case OP_NOT_EXISTS:
-			if (jv != NULL)
-				return false;
-			break;
-		case OP_GT:
-		case OP_LT: {
-			char *end;
-			if (v == NULL)
-				return false;
-			long long have = strtoll(v, &end, 10);
-			if (*end != '\0' || *v == '\0')
-				return false;
-			long long want = strtoll(r->values[0], NULL, 10);
-			if (r->op == OP_GT ? have <= want : have >= want)
-				return false;
-			break;
-		}
-		}
-	}
+	if (s->nothing)
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (!req_matches(&s->reqs[i], labels))
+			return false;
 	return true;
 }
 
-/* Appends to a growing string; false on failure (then *buf is freed). */
-static bool append(char **buf, size_t *used, size_t *cap, const char *s)
+/* Requirement.String() of upstream, requirements joined by ','. */
+static char *to_text(const struct label_selector *s)
 {
-	size_t n = strlen(s);
-	if (*used + n + 1 > *cap) {
-		size_t ncap = (*used + n + 1) * 2;
-		char *g = realloc(*buf, ncap);
-		if (g == NULL) {
-			free(*buf);
-			*buf = NULL;
-			return false;
+	static const char *const sep[] = {[LABEL_EQ] = "=",	  [LABEL_DEQ] = "==",
+					  [LABEL_NEQ] = "!=",	  [LABEL_IN] = " in (",
+					  [LABEL_NOTIN] = " notin (", [LABEL_EXISTS] = "",
+					  [LABEL_NOT_EXISTS] = "",	  [LABEL_GT] = ">",
+					  [LABEL_LT] = "<"};
+	struct mk_buf b = MK_BUF_INIT;
+	int rv = MK_OK;
+	for (size_t i = 0; !s->nothing && i < s->n && rv == MK_OK; i++) {
+		const struct requirement *r = &s->reqs[i];
+		if (i > 0)
+			rv |= mk_buf_append(&b, ",", 1);
+		if (r->op == LABEL_NOT_EXISTS)
+			rv |= mk_buf_append(&b, "!", 1);
+		rv |= mk_buf_append(&b, r->key, strlen(r->key));
+		rv |= mk_buf_append(&b, sep[r->op], strlen(sep[r->op]));
+		for (size_t k = 0; k < r->n_values; k++) {
+			if (k > 0)
+				rv |= mk_buf_append(&b, ",", 1);
+			rv |= mk_buf_append(&b, r->values[k], strlen(r->values[k]));
 		}
-		*buf = g;
-		*cap = ncap;
+		if (r->op == LABEL_IN || r->op == LABEL_NOTIN)
+			rv |= mk_buf_append(&b, ")", 1);
 	}
-	memcpy(*buf + *used, s, n + 1);
-	*used += n;
-	return true;
+	rv |= mk_buf_append(&b, "", 1);
+	if (rv != MK_OK) {
+		mk_buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.data;
 }
 
 char *label_selector_string(const json_t *sel)
 {
-	char *buf = NULL;
-	size_t used = 0, cap = 0;
-	if (!append(&buf, &used, &cap, ""))
+	struct label_selector *s;
+	char err[8];
+	if (label_selector_from_json(sel, &s, err, sizeof err) != MK_OK)
 		return NULL;
-	const char *k;
-	json_t *v;
-	bool first = true;
-	json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v) {
-		if (!json_is_string(v)) {
-			free(buf);
-			return NULL;
-		}
-		if ((!first && !append(&buf, &used, &cap, ",")) || !append(&buf, &used, &cap, k) ||
-		    !append(&buf, &used, &cap, "=") ||
-		    !append(&buf, &used, &cap, json_string_value(v)))
-			return NULL;
-		first = false;
-	}
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
-		const char *key = json_string_value(json_object_get(e, "key"));
-		const char *op = json_string_value(json_object_get(e, "operator"));
-		const json_t *vals = json_object_get(e, "values");
-		if (key == NULL || op == NULL) {
-			free(buf);
-			return NULL;
-		}
-		if (!first && !append(&buf, &used, &cap, ","))
-			return NULL;
-		first = false;
-		if (strcmp(op, "Exists") == 0) {
-			if (!append(&buf, &used, &cap, key))
-				return NULL;
-			continue;
-		}
-		if (strcmp(op, "DoesNotExist") == 0) {
-			if (!append(&buf, &used, &cap, "!") || !append(&buf, &used, &cap, key))
-				return NULL;
-			continue;
-		}
-		const char *word = strcmp(op, "In") == 0 ? " in (" : strcmp(op, "NotIn") == 0 ? " notin (" : NULL;
-		if (word == NULL || json_array_size(vals) == 0) {
-			free(buf);
-			return NULL;
-		}
-		if (!append(&buf, &used, &cap, key) || !append(&buf, &used, &cap, word))
-			return NULL;
-		size_t vi;
-		json_t *val;
-		json_array_foreach(vals, vi, val) {
-			if (!json_is_string(val)) {
-				free(buf);
-				return NULL;
-			}
-			if ((vi && !append(&buf, &used, &cap, ",")) ||
-			    !append(&buf, &used, &cap, json_string_value(val)))
-				return NULL;
-		}
-		if (!append(&buf, &used, &cap, ")"))
-			return NULL;
-	}
-	return buf;
+	char *text = to_text(s);
+	label_selector_free(s);
+	return text;
 }
-
