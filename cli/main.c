@@ -1,12 +1,19 @@
 /*
- * mk: the command-line tool of mk (MicroK8s' `microk8s` for mk).
+ * mk: the command-line tool of mk, MicroK8s' `microk8s` for mk.
  *
  *   mk [--data-dir DIR] COMMAND [ARGS...]
+ *
+ * main() finds the command, takes --data-dir out wherever it stands (before
+ * or after the command; not inside `mk kubectl ...` nor after `--`),
+ * resolves the data directory and hands over.  Every usage error is one
+ * line on stderr and exit status 2.
  */
-#include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "../core/base/datadir.h"
 #include "cli.h"
@@ -16,76 +23,20 @@ static const struct cli_command *const commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f, "usage: mk [--data-dir DIR] COMMAND [ARGS...]\n\n"
-		   "The mk Kubernetes node: the local mkd daemon and its API.\n\n"
-		   "Commands:\n");
+	printf("usage: mk [--data-dir DIR] COMMAND [ARGS...]\n\n"
+	       "mk runs a Kubernetes node: the mkd daemon, its API and datastore.\n\n"
+	       "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(f, "  %-10s %s\n", "help", "this text, or `mk help COMMAND`");
-	fprintf(f, "\nGlobal options:\n"
-		   "  --data-dir DIR   the node's data directory (default: $MK_DATA, else\n"
-		   "                   $SNAP_DATA, else /var/lib/mk)\n"
-		   "  -h, --help       this text\n\n"
-		   "`mk COMMAND --help` describes a command.\n");
-}
-
-int cli_fail(int status, const char *fmt, ...)
-{
-	va_list ap;
-	fputs("mk: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return status;
-}
-
-int cli_flag(int argc, char **argv, int *i, const char *name, const char **value)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
-		return 0;
-	if (value == NULL) {
-		if (a[n] == '=') {
-			cli_fail(EXIT_USAGE, "%s takes no value; see 'mk --help'", name);
-			return -1;
-		}
-		return 1;
-	}
-	if (a[n] == '=') {
-		*value = a + n + 1;
-		return 1;
-	}
-	if (*i + 1 >= argc) {
-		cli_fail(EXIT_USAGE, "%s needs a value", name);
-		return -1;
-	}
-	*value = argv[++*i];
-	return 1;
-}
-
-int cli_int(const char *flag, const char *text, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(text, &end, 10);
-	if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
-		cli_fail(EXIT_USAGE, "%s wants a number from %ld to %ld, got \"%s\"", flag, lo, hi,
-			 text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-bool cli_wants_help(const char *arg, const char *text)
-{
-	if (strcmp(arg, "--help") != 0 && strcmp(arg, "-h") != 0)
-		return false;
-	fputs(text, stdout);
-	return true;
+		printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	printf("  %-10s %s\n", "help", "this text; `mk help COMMAND` describes a command");
+	printf("\nGlobal options (before or after the command):\n"
+	       "  --data-dir DIR   the node's data directory (default: $MK_DATA, else\n"
+	       "                   $SNAP_DATA, else /var/lib/mk), as for mkd\n"
+	       "  -h, --help       this text; `mk COMMAND --help` describes a command\n\n"
+	       "Exit status: 0 success, 1 failure (one line on stderr says why),\n"
+	       "2 bad usage; `mk kubectl` exits with kubectl's status.\n");
 }
 
 static const struct cli_command *find(const char *name)
@@ -96,71 +47,114 @@ static const struct cli_command *find(const char *name)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static int unknown_command(const char *name)
+{
+	char q[128];
+	return cli_fail(EXIT_USAGE, "unknown command %s; see 'mk --help'",
+			cli_quote(name, q, sizeof q));
+}
+
+/* `mk help [COMMAND]` */
+static int help(int argc, char **argv)
+{
+	if (argc == 0) {
+		usage();
+		return 0;
+	}
+	if (argc > 1)
+		return cli_unexpected("help", argv[1]);
+	const struct cli_command *c = find(argv[0]);
+	if (c == NULL)
+		return unknown_command(argv[0]);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+/* Takes --data-dir out of the command's arguments (into *data_flag);
+ * what is left goes to args[] (room for argc entries), *n of them. */
+static int split_args(const struct cli_command *c, int argc, char **argv, const char **data_flag,
+		      char **args, int *n)
+{
+	*n = 0;
+	for (int k = 0; k < argc; k++) {
+		/* kubectl's arguments are kubectl's, and after `--` they
+		 * belong to the command (mk start passes them to mkd). */
+		if (c == &cli_kubectl || strcmp(argv[k], "--") == 0) {
+			for (; k < argc; k++)
+				args[(*n)++] = argv[k];
+			break;
+		}
+		int r = cli_flag(argc, argv, &k, "--data-dir", data_flag);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0)
+			args[(*n)++] = argv[k];
+	}
+	return 0;
+}
+
+static int run(int argc, char **argv)
 {
 	const char *data_flag = NULL;
 	int i = 1;
-	/* Global options come before the command. */
-	for (; i < argc && argv[i][0] == '-'; i++) {
+	/* Global options before the command. */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 		int r = cli_flag(argc, argv, &i, "--data-dir", &data_flag);
 		if (r < 0)
 			return EXIT_USAGE;
-		if (r == 1) {
-			if (data_flag[0] == '\0')
-				return cli_fail(EXIT_USAGE, "--data-dir needs a directory");
+		if (r == 1)
 			continue;
-		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+			usage();
 			return 0;
 		}
-		return cli_fail(EXIT_USAGE, "unknown option \"%s\"; see 'mk --help'", argv[i]);
+		char q[128];
+		return cli_fail(EXIT_USAGE, "unknown option %s; see 'mk --help'",
+				cli_quote(argv[i], q, sizeof q));
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *name = argv[i];
-	if (strcmp(name, "help") == 0) {
-		if (i + 1 >= argc) {
-			usage(stdout);
-			return 0;
-		}
-		const struct cli_command *c = find(argv[i + 1]);
-		if (c == NULL)
-			return cli_fail(EXIT_USAGE, "unknown command \"%s\"; see 'mk --help'",
-					argv[i + 1]);
-		fputs(c->usage, stdout);
-		return 0;
-	}
-	const struct cli_command *c = find(name);
+	if (i >= argc)
+		return cli_fail(EXIT_USAGE, "no command given; see 'mk --help'");
+	if (strcmp(argv[i], "help") == 0)
+		return help(argc - i - 1, argv + i + 1);
+	const struct cli_command *c = find(argv[i]);
 	if (c == NULL)
-		return cli_fail(EXIT_USAGE, "unknown command \"%s\"; see 'mk --help'", name);
-	/* --data-dir may also follow the command (not for kubectl, whose
-	 * arguments pass through untouched). */
-	int n = 0;
+		return unknown_command(argv[i]);
+
 	char **args = calloc((size_t)argc + 1, sizeof *args);
 	if (args == NULL)
 		return cli_fail(1, "out of memory");
-	for (int k = i + 1; k < argc; k++) {
-		if (c != &cli_kubectl && strcmp(argv[k], "--") != 0) {
-			int r = cli_flag(argc, argv, &k, "--data-dir", &data_flag);
-			if (r < 0) {
-				free(args);
-				return EXIT_USAGE;
-			}
-			if (r == 1)
-				continue;
-		}
-		if (c != &cli_kubectl && strcmp(argv[k], "--") == 0) {
-			/* everything after -- belongs to the command */
-			for (; k < argc; k++)
-				args[n++] = argv[k];
-			break;
-		}
-		args[n++] = argv[k];
+	int n, rv = split_args(c, argc - i - 1, argv + i + 1, &data_flag, args, &n);
+	if (rv != 0)
+		goto out;
+	if (data_flag != NULL && data_flag[0] == '\0') {
+		rv = cli_fail(EXIT_USAGE, "--data-dir needs a directory");
+		goto out;
 	}
-	int rv = c->run(datadir_resolve(data_flag), n, args);
+	const char *dir = datadir_resolve(data_flag);
+	if (strlen(dir) > CLI_DATA_DIR_MAX) {
+		rv = cli_fail(EXIT_USAGE, "the data directory path is longer than %d bytes",
+			      CLI_DATA_DIR_MAX);
+		goto out;
+	}
+	rv = c->run(dir, n, args);
+out:
 	free(args);
+	return rv;
+}
+
+int main(int argc, char **argv)
+{
+	/* Once, before any thread or handle exists (libcurl's rule). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return cli_fail(1, "cannot initialise libcurl");
+	int rv = run(argc, argv);
+	curl_global_cleanup();
+	/* Output that never reached its file (`mk config > /dev/full`) is a
+	 * failure, not a silent truncation. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		int e = errno;
+		if (rv == 0)
+			rv = cli_fail(1, "cannot write the output: %s", strerror(e));
+	}
 	return rv;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -24,7 +25,18 @@ int pidfile_lock(const char *path, int *fd_out, char *errmsg, size_t len)
 		snprintf(errmsg, len, "%s: %s", path, strerror(errno));
 		return MK_EIO;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/* A checker (pidfile_running, e.g. `mk status`) holds a shared lock
+	 * for a moment while it tests: retry for a while before deciding
+	 * another mkd owns the directory. */
+	int rc;
+	for (int tries = 0;; tries++) {
+		rc = flock(fd, LOCK_EX | LOCK_NB);
+		if (rc == 0 || errno != EWOULDBLOCK || tries == 19)
+			break;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (rc != 0) {
 		int e = errno;
 		pid_t other = read_pid(fd);
 		close(fd);
