@@ -6,11 +6,7 @@
 
 pick_port P 21300 21399 || exit 1
 API=$(api_port_for "$P")
-start_mkd a "$P"
-if ! wait_ready a 30 || ! wait_for 20 listening "$API"; then
-	not_ok "mkd serves the API on $API"
-	exit 1
-fi
+start_api_mkd a "$P" || exit 1
 D=$(data_of a)
 URL=https://127.0.0.1:$API
 CM=$URL/api/v1/namespaces/default/configmaps
@@ -134,11 +130,28 @@ else
 	not_ok "slow client: connection closed by the server"
 fi
 note <"$TMP/slow.out"
-printf 'GET / HTTP/1.1\r\n\r\n' | timeout 5 $PY -c '
-import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.settimeout(4)
-try: print(len(s.recv(100)))
-except Exception as e: print("timeout")' "$API" >"$TMP/plain.out" 2>&1
-check "plain HTTP on the TLS port is refused" grep -Eqx '0|[0-9]+' "$TMP/plain.out"
+# Plain HTTP on the TLS port: the connection ends, never with an HTTP answer.
+$PY - "$API" >"$TMP/plain.out" 2>&1 <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(5)
+data = b""
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    print("closed", "http" if b"HTTP/" in data else "no-http")
+except Exception as e:
+    print("open", repr(e))
+PYEOF
+check_eq "plain HTTP on the TLS port: closed without an HTTP answer" "closed no-http" "$(cat "$TMP/plain.out")"
+expect "mk endpoint that does not exist" 404 NotFound "$(req "$URL/mk/v1/nothing")"
+expect "mk status with POST" 405 MethodNotAllowed "$(req -X POST -d '{}' "$URL/mk/v1/status")"
+out=$(curl -sS --max-time 10 --cacert "$D/certs/ca.crt" -w '\n%{http_code}' "$URL/mk/v1/status")
+expect "mk status without credentials" 401 Unauthorized "$out"
 
 # ---- nothing changed -------------------------------------------------------------
 

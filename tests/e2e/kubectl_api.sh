@@ -7,12 +7,7 @@
 
 pick_port P 21100 21199 || exit 1
 API=$(api_port_for "$P")
-start_mkd a "$P"
-if ! wait_ready a 30 || ! wait_for 20 listening "$API"; then
-	not_ok "mkd serves the API on $API"
-	exit 1
-fi
-ok "mkd serves the API on $API"
+start_api_mkd a "$P" || exit 1
 
 KCFG=$(data_of a)/credentials/client.config
 # A private HOME: kubectl caches discovery under ~/.kube/cache.
@@ -148,12 +143,20 @@ stop_bg "$WPID"
 
 check "delete waits for the object to go" k -n team-a delete configmap late
 check "deleted object is gone" eval "! k -n team-a get cm late >/dev/null 2>&1"
+# A finalizer holds the object after its delete, so `kubectl wait` is
+# certainly waiting when the object really goes: removing the finalizer.
+check "add a finalizer" k -n team-a patch cm app --type=merge \
+	-p '{"metadata":{"finalizers":["example.com/hold"]}}'
+check "delete with a finalizer returns at once" k -n team-a delete cm app --wait=false
+check "held object has a deletionTimestamp" \
+	eval "[ -n \"\$(k -n team-a get cm app -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
 k -n team-a wait --for=delete configmap/app --timeout=30s >"$TMP/wait.out" 2>&1 &
 WAITPID=$!
 bg_track "$WAITPID"
-wait_for 5 eval "! k -n team-a get cm app -o name | grep -q x" # kubectl wait is running
-k -n team-a delete cm app --wait=false >/dev/null 2>&1
+check "removing the last finalizer deletes it" k -n team-a patch cm app --type=json \
+	-p '[{"op":"remove","path":"/metadata/finalizers"}]'
 if wait "$WAITPID"; then ok "wait --for=delete returns once deleted"; else not_ok "wait --for=delete returns once deleted"; note <"$TMP/wait.out"; fi
+check "the object is gone" eval "! k -n team-a get cm app >/dev/null 2>&1"
 check "delete namespace empties and removes it" k delete namespace team-a --timeout=60s
 check "namespace gone" eval "! k get namespace team-a >/dev/null 2>&1"
 

@@ -199,6 +199,21 @@ restart_mkd() {
 	eval "spawn_mkd \"\$name\" ${MKD_ARGV[$name]}"
 }
 
+# start_api_mkd NAME PORT: start_mkd, then wait until its store is ready
+# and its API port (api_port_for PORT) accepts connections; prints the
+# result line "ok|not ok - mkd serves the API on N".  Returns 1 on failure.
+start_api_mkd() {
+	local api
+	api=$(api_port_for "$2")
+	start_mkd "$1" "$2"
+	if wait_ready "$1" 30 && wait_for 20 listening "$api"; then
+		ok "mkd serves the API on $api"
+		return 0
+	fi
+	not_ok "mkd serves the API on $api"
+	return 1
+}
+
 addr_of() { echo "127.0.0.1:${MKD_PORTOF[$1]}"; }
 data_of() { echo "$TMP/$1"; }
 pid_of() { echo "${MKD_PID[$1]}"; }

@@ -174,6 +174,9 @@ bad_usage "--dqlite-port 65536" --dqlite-port 65536
 bad_usage "--log-level loud" --dqlite-port "$P3" --log-level loud
 bad_usage "--address not-an-ip" --dqlite-port "$P3" --address not-an-ip
 bad_usage "stray positional argument" --dqlite-port "$P3" stray
+bad_usage "--api-port 0" --dqlite-port "$P3" --api-port 0
+bad_usage "--api-port abc" --dqlite-port "$P3" --api-port abc
+bad_usage "--api-bind not-an-ip" --dqlite-port "$P3" --api-bind not-an-ip
 bad_usage "option missing its value" --dqlite-port "$P3" --log-level
 bad_usage "--join without a port" --dqlite-port "$P3" --join 127.0.0.1
 bad_usage "--join with port 0" --dqlite-port "$P3" --join 127.0.0.1:0

@@ -7,12 +7,7 @@
 
 pick_port P 21200 21299 || exit 1
 API=$(api_port_for "$P")
-start_mkd a "$P"
-if ! wait_ready a 30 || ! wait_for 20 listening "$API"; then
-	not_ok "mkd serves the API on $API"
-	exit 1
-fi
-ok "mkd serves the API on $API"
+start_api_mkd a "$P" || exit 1
 KCFG=$(data_of a)/credentials/client.config
 TOKEN=$(head -n1 "$(data_of a)/credentials/known_tokens.csv" | cut -d, -f1)
 
