@@ -8,7 +8,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := dqlite raft libuv sqlite3 yaml-0.1 jansson openssl libcurl
+PKGS    := dqlite raft libuv sqlite3 yaml-0.1 jansson openssl libcurl libarchive
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter \
 	-Wno-format-truncation -g -O2 -D_GNU_SOURCE
@@ -21,9 +21,11 @@ LDFLAGS += $(SAN)
 # (e.g. core/schema/schema.mk sets GEN_OBJ).
 -include $(wildcard core/*/*.mk)
 
-# Every core/<subsystem>/*.c but the daemon's main goes into libmk.a, which
-# mkd, mk, the tools and the tests link against.
-LIB_SRC   := $(filter-out core/mkd/%,$(wildcard core/*/*.c))
+# Every core/<subsystem>/*.c but the programs' own (mkd, mk-shim) goes into
+# libmk.a, which mkd, mk, the tools and the tests link against.
+LIB_SRC   := $(filter-out core/mkd/% core/shim/%,$(wildcard core/*/*.c))
+SHIM_SRC  := $(wildcard core/shim/*.c)
+SHIM_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(SHIM_SRC))
 MKD_SRC   := $(wildcard core/mkd/*.c)
 CLI_SRC   := $(wildcard cli/*.c)
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(GEN_OBJ)
@@ -32,10 +34,10 @@ CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench
+TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench $(BUILD)/pod-bench
 
 .PHONY: all deps run test asan fuzz bench clean
-all: $(BUILD)/mkd $(BUILD)/mk $(TOOLS) $(UNIT_BIN)
+all: $(BUILD)/mkd $(BUILD)/mk $(BUILD)/mk-shim $(TOOLS) $(UNIT_BIN)
 
 deps:
 	@sh tests/deps.sh
@@ -62,6 +64,12 @@ $(BUILD)/mk: $(CLI_OBJ) $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The container shim stays small and links only what it uses from libmk.a
+# (the CRI log writer): one runs per container, for the container's life.
+$(BUILD)/mk-shim: $(SHIM_OBJ) $(BUILD)/libmk.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson 2>/dev/null)
+
 $(BUILD)/storectl: $(BUILD)/obj/tests/tools/storectl.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -74,6 +82,10 @@ $(BUILD)/api-bench: $(BUILD)/obj/bench/api_bench.o $(BUILD)/obj/bench/api_client
 		$(BUILD)/obj/bench/api_watch.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+
+$(BUILD)/pod-bench: $(BUILD)/obj/bench/pod_bench.o $(BUILD)/libmk.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/support.o $(BUILD)/libmk.a
 	@mkdir -p $(dir $@)
@@ -96,6 +108,7 @@ FUZZ_LIB_SRC_fuzz_wire     := core/store/dq_wire.c core/base/buf.c
 FUZZ_LIB_SRC_fuzz_patch    := $(wildcard core/api/patch*.c) core/base/buf.c core/base/err.c
 FUZZ_LIB_SRC_fuzz_selector := $(wildcard core/api/selector_*.c) core/api/object.c core/base/buf.c core/base/err.c
 FUZZ_LIB_SRC_fuzz_query    := core/api/query.c core/api/object.c
+FUZZ_LIB_SRC_fuzz_websocket := core/http/websocket_frame.c core/base/buf.c core/base/err.c
 FUZZ_LIBS := $(shell pkg-config --cflags --libs jansson libuv openssl 2>/dev/null) -lm
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_LIB_SRC_$$*)
@@ -123,6 +136,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh $(BUILD)
 	@sh bench/api_run.sh $(BUILD)
+	@bash bench/pod_run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan

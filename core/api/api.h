@@ -19,6 +19,16 @@
 struct store;
 struct api_server;
 
+/* How the API runs `kubectl exec` commands: the node agent builds the command line that runs cmd inside the container
+ * (e.g. runc exec ...), the API spawns and streams it.  prepare() is called on a worker thread. */
+struct api_exec_hook {
+	int (*prepare)(void *ctx, const char *namespace_, const char *pod, const char *pod_uid, const char *container,
+		       int tty, const char *console_socket /* NULL unless tty */, char *const *cmd,
+		       char ***argv_out /* NULL-terminated, malloc'd strings + array; caller frees */,
+		       char *errmsg, size_t len);
+	void *ctx;
+};
+
 struct api_config {
 	const char *bind_address; /* "0.0.0.0" */
 	int port;                 /* 16443 */
@@ -32,6 +42,12 @@ struct api_config {
 	 * worker thread, or NULL. */
 	char *(*datastore_members)(void *arg);
 	void *datastore_arg;
+	/* The node agent's exec hook (core/api/pod_exec.h); prepare NULL:
+	 * exec answers 503 until api_server_set_exec_hook installs one. */
+	struct api_exec_hook exec_hook;
+	/* Where the node agent writes container logs (DATA_DIR/logs/pods/...),
+	 * read by pods/log; NULL: pods/log answers 503. */
+	const char *data_dir;
 };
 
 int api_server_start(uv_loop_t *loop, const struct api_config *cfg, struct api_server **out,
@@ -41,5 +57,12 @@ void api_server_set_store(struct api_server *s, struct store *store);
 /* Closes connections and stops background work; `done` runs once all is
  * released.  Call before closing the store. */
 void api_server_stop(struct api_server *s, void (*done)(void *arg), void *arg);
+
+/* Installs (or, with NULL or a NULL prepare, removes) the exec hook; the
+ * struct is copied.  Sessions already running keep the hook they started
+ * with.  prepare() returns 0 and *argv_out, or a negative MK_E* code with
+ * one line in errmsg (e.g. "container web is not running"), which the
+ * client gets as the exec's failure Status. */
+void api_server_set_exec_hook(struct api_server *s, const struct api_exec_hook *hook); /* loop thread, before or after start */
 
 #endif

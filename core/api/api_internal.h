@@ -172,6 +172,7 @@ void api_handle(struct api_call *c);
 void api_do_get(struct api_call *c);
 void api_do_list(struct api_call *c);
 void api_do_create(struct api_call *c);
+void api_do_bind(struct api_call *c); /* pods/NAME/binding (pod_binding.c) */
 void api_do_update(struct api_call *c);
 void api_do_patch(struct api_call *c);
 void api_do_delete(struct api_call *c);

@@ -12,6 +12,7 @@
 #include "../base/version.h"
 #include "../store/store.h"
 #include "api_internal.h"
+#include "pod_exec.h"
 #include "table.h"
 
 static bool is_health_path(const char *p)
@@ -138,6 +139,10 @@ static void start_call(struct api_server *s, struct http_exchange *x, struct api
 	}
 	if (c->store == NULL) {
 		api_send_status(x, 503, "ServiceUnavailable", "the datastore is starting");
+		call_free(c);
+		return;
+	}
+	if (api_pod_exec_take(c)) { /* exec/attach: pod_exec.c answers or streams */
 		call_free(c);
 		return;
 	}

@@ -88,6 +88,10 @@ static int check_namespace(struct api_call *c)
 
 void api_do_create(struct api_call *c)
 {
+	if (c->sub != NULL && strcmp(c->sub, "binding") == 0) {
+		api_do_bind(c);
+		return;
+	}
 	json_t *obj = NULL;
 	if (api_decode_object(c, &obj) != MK_OK)
 		return;

@@ -9,6 +9,7 @@
 
 #include "../base/err.h"
 #include "api_internal.h"
+#include "pod_exec.h"
 
 #define MAX_SEGMENTS 10
 
@@ -57,6 +58,9 @@ static bool sub_allowed(const struct api_resource *r, const char *sub)
 		return r->subresources & RES_SUB_SCALE;
 	if (strcmp(sub, "finalize") == 0)
 		return r->subresources & RES_SUB_FINALIZE;
+	/* pods/NAME/binding: how a pod gets its node (pod_binding.c). */
+	if (strcmp(sub, "binding") == 0)
+		return r->group[0] == '\0' && strcmp(r->plural, "pods") == 0;
 	return false;
 }
 
@@ -109,6 +113,11 @@ int api_route(struct api_call *c)
 		goto out;
 	}
 	c->res = r;
+	/* pods/NAME/exec and /attach: pod_exec.c takes them after routing. */
+	if (sub != NULL && pod_exec_subresource(r, sub)) {
+		rv = pod_exec_route(c, ns, name, sub);
+		goto out;
+	}
 	if (sub != NULL && !sub_allowed(r, sub)) {
 		rv = not_found(c);
 		goto out;
@@ -128,7 +137,7 @@ int api_route(struct api_call *c)
 			c->verb = VERB_GET;
 	} else if (watch_prefix) {
 		goto bad_method;
-	} else if (strcmp(m, "POST") == 0 && collection) {
+	} else if (strcmp(m, "POST") == 0 && (collection || (sub && strcmp(sub, "binding") == 0))) {
 		c->verb = VERB_CREATE;
 	} else if (strcmp(m, "PUT") == 0 && !collection) {
 		c->verb = VERB_UPDATE;

@@ -8,7 +8,6 @@
  */
 #include <dqlite.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -32,8 +31,8 @@
 #include "../api/api.h"
 #include "../cluster/members_json.h"
 #include "../cluster/pki.h"
-#define DEFAULT_DQLITE_PORT 19001
-#define DEFAULT_API_PORT 16443
+#include "agent_run.h"
+#include "options.h"
 /* Worker threads for API calls: each blocks on one store round trip, and
  * libuv's default of 4 would queue the 5th client behind the others. */
 #define API_THREADS "32"
@@ -43,17 +42,7 @@
 /* Retry cadence while the store (a leader) cannot be reached. */
 #define STORE_RETRY_MS 2000
 
-struct options {
-	const char *data_dir;
-	const char *ip;
-	int port;
-	char *join; /* comma-separated seeds */
-	uint64_t failure_domain;
-	int poll_interval_ms;
-	int compact_interval_ms;
-	int api_port;
-	const char *api_bind;
-};
+
 
 struct daemon {
 	struct options opt;
@@ -63,6 +52,8 @@ struct daemon {
 	struct dqlite_proxy *proxy;
 	struct api_server *api;
 	bool api_has_store;
+	struct mkd_agent *agent;
+	char node_name[256];
 	char api_cert[4200], api_key[4200], api_ca[4200], api_tokens[4200], hostname[256];
 	int pid_fd;
 
@@ -90,180 +81,6 @@ struct daemon {
 	char members[MAX_MEMBERS][64];
 	size_t n_members;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: mkd [options]\n"
-		"  --data-dir DIR        node state (default: $MK_DATA, $SNAP_DATA, /var/lib/mk)\n"
-		"  --address IP          address this node serves on and advertises\n"
-		"  --dqlite-port PORT    dqlite port (default %d)\n"
-		"  --api-port PORT       Kubernetes API port, HTTPS (default %d)\n"
-		"  --api-bind IP         address the API listens on (default 0.0.0.0)\n"
-		"  --join IP:PORT[,...]  join the cluster these dqlite members belong to\n"
-		"  --failure-domain N    failure domain tag for role placement\n"
-		"  --log-level LEVEL     debug, info, warn or error (default info)\n"
-		"  --watch-poll-ms N     how often to look for other nodes' writes (500)\n"
-		"  --compact-interval-ms N  history compaction period (300000)\n"
-		"  --version, --help\n",
-		DEFAULT_DQLITE_PORT, DEFAULT_API_PORT);
-}
-
-static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end || v < lo || v > hi) {
-		fprintf(stderr, "mkd: %s wants a number from %ld to %ld, got \"%s\"\n", flag, lo,
-			hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static bool valid_ipv4(const char *ip)
-{
-	struct sockaddr_in sa;
-	return uv_ip4_addr(ip, 0, &sa) == 0;
-}
-
-/* "IP:PORT[,IP:PORT...]" with IPv4 addresses and ports 1-65535. */
-static bool valid_members(const char *list)
-{
-	char copy[1024], *save = NULL;
-	if (strlen(list) >= sizeof copy || list[0] == '\0')
-		return false;
-	strcpy(copy, list);
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strrchr(tok, ':'), *end;
-		if (colon == NULL)
-			return false;
-		*colon = '\0';
-		long port = strtol(colon + 1, &end, 10);
-		if (!valid_ipv4(tok) || *end || end == colon + 1 || port < 1 || port > 65535)
-			return false;
-	}
-	return true;
-}
-
-/* 0 to run, 1 to exit successfully (help/version), -1 on bad usage. */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP,
-	       O_API_PORT, O_API_BIND };
-	static const struct option longs[] = {
-		{"data-dir", required_argument, NULL, O_DATA},
-		{"address", required_argument, NULL, O_ADDR},
-		{"dqlite-port", required_argument, NULL, O_PORT},
-		{"join", required_argument, NULL, O_JOIN},
-		{"failure-domain", required_argument, NULL, O_FD},
-		{"log-level", required_argument, NULL, O_LOG},
-		{"watch-poll-ms", required_argument, NULL, O_POLL},
-		{"compact-interval-ms", required_argument, NULL, O_COMPACT},
-		{"api-port", required_argument, NULL, O_API_PORT},
-		{"api-bind", required_argument, NULL, O_API_BIND},
-		{"version", no_argument, NULL, O_VER},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	memset(o, 0, sizeof *o);
-	o->ip = "127.0.0.1";
-	o->port = DEFAULT_DQLITE_PORT;
-	o->api_port = DEFAULT_API_PORT;
-	o->api_bind = "0.0.0.0";
-	opterr = 0;
-	int c;
-	long v;
-	/* Leading ':' makes getopt tell a missing value (':') from an
-	 * unknown option ('?'). */
-	while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
-		switch (c) {
-		case O_DATA:
-			o->data_dir = optarg;
-			break;
-		case O_ADDR:
-			if (!valid_ipv4(optarg)) {
-				fprintf(stderr, "mkd: --address wants an IPv4 address, got \"%s\"\n",
-					optarg);
-				return -1;
-			}
-			o->ip = optarg;
-			break;
-		case O_PORT:
-			if (parse_int("--dqlite-port", optarg, 1, 65535, &v) != 0)
-				return -1;
-			o->port = (int)v;
-			break;
-		case O_API_PORT:
-			if (parse_int("--api-port", optarg, 1, 65535, &v) != 0)
-				return -1;
-			o->api_port = (int)v;
-			break;
-		case O_API_BIND:
-			if (!valid_ipv4(optarg)) {
-				fprintf(stderr, "mkd: --api-bind wants an IPv4 address, got \"%s\"\n",
-					optarg);
-				return -1;
-			}
-			o->api_bind = optarg;
-			break;
-		case O_JOIN:
-			if (!valid_members(optarg)) {
-				fprintf(stderr,
-					"mkd: --join wants IPv4:PORT[,IPv4:PORT...], got \"%s\"\n",
-					optarg);
-				return -1;
-			}
-			o->join = optarg;
-			break;
-		case O_FD:
-			if (parse_int("--failure-domain", optarg, 0, INT32_MAX, &v) != 0)
-				return -1;
-			o->failure_domain = (uint64_t)v;
-			break;
-		case O_LOG: {
-			enum mk_log_level level;
-			if (mk_log_parse_level(optarg, &level) != MK_OK) {
-				fprintf(stderr,
-					"mkd: --log-level wants debug, info, warn or error, got \"%s\"\n",
-					optarg);
-				return -1;
-			}
-			mk_log_set_level(level);
-			break;
-		}
-		case O_POLL:
-			if (parse_int("--watch-poll-ms", optarg, 10, 60000, &v) != 0)
-				return -1;
-			o->poll_interval_ms = (int)v;
-			break;
-		case O_COMPACT:
-			if (parse_int("--compact-interval-ms", optarg, 100, 86400000, &v) != 0)
-				return -1;
-			o->compact_interval_ms = (int)v;
-			break;
-		case O_VER:
-			printf("mkd %s (dqlite %d)\n", MK_VERSION, dqlite_version_number());
-			return 1;
-		case O_HELP:
-			usage(stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "mkd: option %s needs a value\n", argv[optind - 1]);
-			return -1;
-		default:
-			fprintf(stderr, "mkd: unknown option %s (see mkd --help)\n", argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mkd: unexpected argument \"%s\" (see mkd --help)\n", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
 
 /* Adds `address` to the member list unless present. */
 static void add_member(struct daemon *d, const char *address)
@@ -440,6 +257,29 @@ static void job_work(uv_work_t *req)
 
 static void begin_shutdown(struct daemon *d);
 
+/* The node agent, once the API has its store.  A node whose agent cannot
+ * start (no runtime, say) still serves the API: it says why and runs no
+ * pods. */
+static void launch_agent(struct daemon *d)
+{
+	char errmsg[512];
+	if (d->opt.no_node_agent || d->agent != NULL)
+		return;
+	struct mkd_agent_config ac = {
+		.data_dir = d->opt.data_dir, .node_name = d->node_name, .node_ip = d->opt.ip,
+		.api_host = strcmp(d->opt.api_bind, "0.0.0.0") == 0 ? "127.0.0.1" : d->opt.api_bind,
+		.api_port = d->opt.api_port, .runtime = d->opt.runtime,
+		.cni_plugin_dir = d->opt.cni_plugin_dir, .cni_bridge = d->opt.cni_bridge,
+		.pod_cidr = d->opt.pod_cidr,
+	};
+	if (mkd_agent_launch(&ac, &d->agent, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "the node agent cannot run: %s", errmsg);
+		return;
+	}
+	struct api_exec_hook hook = {.prepare = mkd_agent_exec_prepare, .ctx = d->agent};
+	api_server_set_exec_hook(d->api, &hook);
+}
+
 static void job_done(uv_work_t *req, int status)
 {
 	struct daemon *d = req->data;
@@ -447,6 +287,7 @@ static void job_done(uv_work_t *req, int status)
 	if (d->store != NULL && d->api != NULL && !d->api_has_store && !d->stopping) {
 		api_server_set_store(d->api, d->store);
 		d->api_has_store = true;
+		launch_agent(d);
 	}
 	if (d->stopping)
 		begin_shutdown(d);
@@ -499,9 +340,30 @@ static void close_store(void *arg)
 	uv_queue_work(&d->loop, &d->job, shutdown_work, shutdown_done);
 }
 
-/* API first (its calls and watches use the store), then the store. */
+static void agent_halt_work(uv_work_t *req)
+{
+	struct daemon *d = req->data;
+	mkd_agent_halt(d->agent);
+	d->agent = NULL;
+}
+
+static void agent_halt_done(uv_work_t *req, int status)
+{
+	begin_shutdown(req->data);
+}
+
+/* The node agent first (it talks to the API, so the loop keeps serving
+ * while it stops; its containers keep running), then the API (its calls
+ * and watches use the store), then the store. */
 static void begin_shutdown(struct daemon *d)
 {
+	if (d->agent != NULL) {
+		if (d->api != NULL)
+			api_server_set_exec_hook(d->api, NULL);
+		d->job.data = d;
+		uv_queue_work(&d->loop, &d->job, agent_halt_work, agent_halt_done);
+		return;
+	}
 	if (d->api != NULL)
 		api_server_stop(d->api, close_store, d);
 	else
@@ -544,6 +406,11 @@ static int start_api(struct daemon *d, char *errmsg, size_t len)
 	pki_path(tokens, sizeof d->api_tokens, d->opt.data_dir, PKI_TOKENS);
 	if (gethostname(host, sizeof d->hostname) != 0)
 		snprintf(host, sizeof d->hostname, "localhost");
+	/* Node names are lower-case; hostnames need not be. */
+	snprintf(d->node_name, sizeof d->node_name, "%s", d->opt.node_name ? d->opt.node_name : host);
+	for (char *p = d->node_name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
 	struct api_config ac = {.bind_address = d->opt.api_bind, .port = d->opt.api_port,
 				.cert_file = cert, .key_file = key, .client_ca_file = ca,
 				.token_file = tokens, .node_name = host, .node_address = d->opt.ip,

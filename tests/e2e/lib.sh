@@ -14,7 +14,7 @@
 #     mkd_lifecycle 21000-21099, interop_go_dqlite 22000-22099,
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
 #     bad_input 25000-25099, kubectl_api 21100-21199, python_api 21200-21299,
-#     api_bad_input 21300-21399, cli 25100-25199; each mkd's API port is
+#     api_bad_input 21300-21399, pods 21400-21499, cli 25100-25199; each mkd's API port is
 #     its dqlite port + 5000 (api_port_for).
 
 # Variables set here are used by the scripts that source this file.
@@ -163,9 +163,12 @@ api_port_for() { echo $(($1 + 5000)); }
 # spawn_mkd NAME ARGS...: starts mkd with ARGS, logging (stdout and stderr)
 # to $TMP/NAME.log, appended so that a restart keeps the history.  Without
 # --api-port in ARGS, one is derived from --dqlite-port (api_port_for).
+# Without MK_E2E_AGENT=1 the node agent is off: a test of the store or the
+# API must not have the pods it creates run (or fail to pull).
 spawn_mkd() {
 	local name=$1 a prev="" dport=""
 	shift
+	[ "${MK_E2E_AGENT:-0}" = 1 ] || set -- "$@" --no-node-agent
 	for a in "$@"; do
 		[ "$prev" = --dqlite-port ] && dport=$a
 		[ "$a" = --api-port ] && dport=""

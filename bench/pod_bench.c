@@ -1,0 +1,330 @@
+/*
+ * pod-bench: pod start latency on a running mkd, beside bare `runc run`.
+ *
+ *   pod-bench --data-dir DIR --image REF --runtime PATH [--rounds N] [--burst N]
+ *
+ * Pods: from the POST that creates a pod to the watch event that shows it
+ * Running (the image is present: imagePullPolicy Never), one pod at a time
+ * (N rounds), then a burst of B pods created at once (time until all run).
+ * Floor: `runc run -d` of the same container, on an overlay root over the
+ * same unpacked layers, with the same command.  Prints p50/p99 of each and
+ * the ratios.  Talks to the API with the node's admin credentials.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../core/base/err.h"
+#include "../core/cluster/pki.h"
+#include "../core/image/image.h"
+#include "../core/kube/client.h"
+
+#define MAX_PODS 256
+
+struct bench {
+	struct kube_client *client;
+	const char *data_dir, *image, *runtime, *tag;
+	int rounds, burst;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	double running_at[MAX_PODS]; /* ms, 0 until seen Running */
+	volatile int stop;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n ? v[(int)(p * (n - 1) + 0.5)] : 0;
+}
+
+static int on_event(void *arg, const char *line, size_t n)
+{
+	struct bench *b = arg;
+	json_t *ev = json_loadb(line, n, 0, NULL);
+	json_t *obj = json_object_get(ev, "object");
+	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+	int idx;
+
+	if (name && phase && strcmp(phase, "Running") == 0 &&
+	    sscanf(name, "bench-%*[a-z0-9]-%d", &idx) == 1 && idx >= 0 && idx < MAX_PODS) {
+		pthread_mutex_lock(&b->lock);
+		if (b->running_at[idx] == 0)
+			b->running_at[idx] = now_ms();
+		pthread_cond_broadcast(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+	}
+	json_decref(ev);
+	return 0;
+}
+
+static void *watcher(void *arg)
+{
+	struct bench *b = arg;
+	char path[512], err[256];
+
+	snprintf(path, sizeof path,
+		 "/api/v1/namespaces/default/pods?watch=1&labelSelector=bench%%3D%s", b->tag);
+	while (!b->stop)
+		kube_stream(b->client, path, on_event, b, &b->stop, NULL, err, sizeof err);
+	return NULL;
+}
+
+static int create_pod(struct bench *b, int idx)
+{
+	char name[64], err[256];
+	snprintf(name, sizeof name, "bench-%s-%d", b->tag, idx);
+	json_t *pod = json_pack(
+		"{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:i, s:[{s:s, s:s, s:s, s:[s, s]}]}}", "apiVersion",
+		"v1", "kind", "Pod", "metadata", "name", name, "labels", "bench", b->tag, "spec",
+		"terminationGracePeriodSeconds", 0, "containers", "name", "main", "image", b->image,
+		"imagePullPolicy", "Never", "command", "sleep", "3600");
+	int rv = kube_create(b->client, "/api/v1/namespaces/default/pods", pod, NULL, err,
+			     sizeof err);
+	json_decref(pod);
+	if (rv != MK_OK)
+		fprintf(stderr, "pod-bench: create %s: %s\n", name, err);
+	return rv;
+}
+
+static void delete_all(struct bench *b)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "/api/v1/namespaces/default/pods?labelSelector=bench%%3D%s",
+		 b->tag);
+	kube_request(b->client, "DELETE", path, NULL, NULL, NULL, NULL, err, sizeof err);
+}
+
+/* Waits until pod idx runs; returns the time it was seen, or 0. */
+static double wait_running(struct bench *b, int idx, double deadline_ms)
+{
+	double t = 0;
+	pthread_mutex_lock(&b->lock);
+	while ((t = b->running_at[idx]) == 0 && now_ms() < deadline_ms) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return t;
+}
+
+/* ---- the floor: bare runc ---------------------------------------------- */
+
+static int bare_runc(struct bench *b, double *samples, int n)
+{
+	struct image_store *st = NULL;
+	struct image_info *img = NULL;
+	char err[512], base[PATH_MAX], opts[4096], root[PATH_MAX], bundle[PATH_MAX];
+	int rv = -1;
+
+	if (image_store_open(b->data_dir, &st, err, sizeof err) != MK_OK ||
+	    image_resolve(st, b->image, &img, err, sizeof err) != MK_OK) {
+		fprintf(stderr, "pod-bench: %s\n", err);
+		goto out;
+	}
+	snprintf(base, sizeof base, "/tmp/mk-pod-bench.%d", (int)getpid());
+	snprintf(root, sizeof root, "%s/runc", base);
+	snprintf(bundle, sizeof bundle, "%s/bundle", base);
+	mkdir(base, 0700);
+	mkdir(root, 0700);
+	mkdir(bundle, 0700);
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX + 32], rootfs[PATH_MAX + 64], up[PATH_MAX + 64], wk[PATH_MAX + 64];
+		char id[64], cfg[PATH_MAX + 64];
+		snprintf(dir, sizeof dir, "%s/%d", bundle, i);
+		snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
+		snprintf(up, sizeof up, "%s/upper", dir);
+		snprintf(wk, sizeof wk, "%s/work", dir);
+		mkdir(dir, 0700);
+		mkdir(rootfs, 0755);
+		mkdir(up, 0755);
+		mkdir(wk, 0700);
+		size_t k = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
+		for (size_t l = 0; l < img->n_layers; l++)
+			k += (size_t)snprintf(opts + k, sizeof opts - k, "%s%s", l ? ":" : "",
+					      img->layer_dirs[l]);
+		snprintf(opts + k, sizeof opts - k, ",upperdir=%s,workdir=%s", up, wk);
+		if (mount("overlay", rootfs, "overlay", 0, opts) != 0) {
+			fprintf(stderr, "pod-bench: overlay: %s\n", strerror(errno));
+			goto out;
+		}
+		/* The same process, namespaces and mounts a pod container gets,
+		 * minus what only the agent adds (network, hosts files). */
+		json_t *spec = json_pack(
+			"{s:s, s:{s:b, s:{s:i, s:i}, s:[s, s], s:[s], s:s}, s:{s:s}, s:s,"
+			" s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}],"
+			" s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
+			"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0,
+			"args", "sleep", "3600", "env", "PATH=/bin:/usr/bin", "cwd", "/", "root",
+			"path", rootfs, "hostname", "bench", "mounts", "destination", "/proc", "type",
+			"proc", "source", "proc", "destination", "/dev", "type", "tmpfs", "source",
+			"tmpfs", "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts",
+			"type", "mount", "type", "network");
+		snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+		json_dump_file(spec, cfg, 0);
+		json_decref(spec);
+		snprintf(id, sizeof id, "bench-%d-%d", (int)getpid(), i);
+		double t0 = now_ms();
+		pid_t pid = fork();
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_RDWR);
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+			execl(b->runtime, b->runtime, "--root", root, "run", "-d", "--bundle", dir, id,
+			      (char *)NULL);
+			_exit(127);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		samples[i] = now_ms() - t0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "pod-bench: runc run failed\n");
+			goto out;
+		}
+		pid = fork();
+		if (pid == 0) {
+			execl(b->runtime, b->runtime, "--root", root, "delete", "--force", id,
+			      (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, &status, 0);
+		umount2(rootfs, MNT_DETACH);
+	}
+	rv = 0;
+out:
+	if (rv != 0)
+		fprintf(stderr, "pod-bench: the runc floor could not be measured\n");
+	{
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+		if (system(cmd) != 0)
+			fprintf(stderr, "pod-bench: cannot remove %s\n", base);
+	}
+	image_info_free(img);
+	image_store_close(st);
+	return rv;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = { .rounds = 20, .burst = 20, .runtime = "/usr/sbin/runc" };
+	char server[256] = "", ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], err[512], tag[16];
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--data-dir") == 0)
+			b.data_dir = argv[i + 1];
+		else if (strcmp(argv[i], "--image") == 0)
+			b.image = argv[i + 1];
+		else if (strcmp(argv[i], "--runtime") == 0)
+			b.runtime = argv[i + 1];
+		else if (strcmp(argv[i], "--server") == 0)
+			snprintf(server, sizeof server, "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--rounds") == 0)
+			b.rounds = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--burst") == 0)
+			b.burst = atoi(argv[i + 1]);
+	}
+	if (!b.data_dir || !b.image || !server[0] || b.rounds < 1 || b.burst < 1 ||
+	    b.rounds > MAX_PODS || b.burst > MAX_PODS) {
+		fprintf(stderr, "usage: pod-bench --server URL --data-dir DIR --image REF "
+				"[--runtime PATH] [--rounds N] [--burst N]\n");
+		return 2;
+	}
+	snprintf(tag, sizeof tag, "%x", (unsigned)getpid());
+	b.tag = tag;
+	pki_path(ca, sizeof ca, b.data_dir, PKI_CA_CERT);
+	pki_path(cert, sizeof cert, b.data_dir, PKI_ADMIN_CERT);
+	pki_path(key, sizeof key, b.data_dir, PKI_ADMIN_KEY);
+	struct kube_client_config kc = { .server = server, .ca_file = ca, .cert_file = cert,
+					 .key_file = key, .user_agent = "pod-bench" };
+	if (kube_client_new(&kc, &b.client, err, sizeof err) != MK_OK) {
+		fprintf(stderr, "pod-bench: %s\n", err);
+		return 1;
+	}
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+
+	double floor[MAX_PODS], one[MAX_PODS], burst[MAX_PODS], created[MAX_PODS];
+	if (bare_runc(&b, floor, b.rounds) != 0)
+		return 1;
+
+	pthread_t w;
+	pthread_create(&w, NULL, watcher, &b);
+	usleep(300 * 1000); /* the watch is open before the first create */
+	int n_one = 0;
+	for (int i = 0; i < b.rounds; i++) {
+		double t0 = now_ms();
+		if (create_pod(&b, i) != MK_OK)
+			break;
+		double t = wait_running(&b, i, t0 + 30000);
+		if (t == 0) {
+			fprintf(stderr, "pod-bench: pod %d not Running within 30 s\n", i);
+			break;
+		}
+		one[n_one++] = t - t0;
+	}
+	int base = b.rounds, n_burst = 0;
+	double b0 = now_ms(), last = 0;
+	for (int i = 0; i < b.burst && base + i < MAX_PODS; i++) {
+		created[i] = now_ms();
+		create_pod(&b, base + i);
+	}
+	for (int i = 0; i < b.burst && base + i < MAX_PODS; i++) {
+		double t = wait_running(&b, base + i, b0 + 60000);
+		if (t == 0)
+			continue;
+		burst[n_burst++] = t - created[i];
+		if (t > last)
+			last = t;
+	}
+	double all = last - b0;
+	b.stop = 1;
+	delete_all(&b);
+	pthread_join(w, NULL);
+
+	double f50 = pct(floor, b.rounds, 0.5), f99 = pct(floor, b.rounds, 0.99);
+	double o50 = pct(one, n_one, 0.5), o99 = pct(one, n_one, 0.99);
+	double u50 = pct(burst, n_burst, 0.5), u99 = pct(burst, n_burst, 0.99);
+	printf("pod start, image present (%d rounds; burst of %d)\n", b.rounds, b.burst);
+	printf("  bare runc run -d        p50 %7.1f ms  p99 %7.1f ms\n", f50, f99);
+	printf("  mk, one at a time       p50 %7.1f ms  p99 %7.1f ms  (%d/%d Running)  "
+	       "p50 ratio %.2fx runc (target <= 3x)\n",
+	       o50, o99, n_one, b.rounds, f50 > 0 ? o50 / f50 : 0);
+	printf("  mk, burst of %-3d        p50 %7.1f ms  p99 %7.1f ms  (%d/%d Running)  "
+	       "all Running after %.0f ms (target <= 2000 ms)\n",
+	       b.burst, u50, u99, n_burst, b.burst, all);
+	kube_client_free(b.client);
+	return n_one == b.rounds && n_burst == b.burst ? 0 : 1;
+}

@@ -1,0 +1,456 @@
+/*
+ * Running CNI plugins (see cni.h): one child process per plugin call,
+ * environment and stdin as the spec says, stdout/stderr collected under a
+ * deadline, errors turned into one line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../base/buf.h"
+#include "../base/err.h"
+#include "cni.h"
+#include "netns.h"
+
+#define PLUGIN_TIMEOUT_MS 60000
+/* After the plugin exited, how long a descendant may still hold its
+ * stdout/stderr open before we stop reading. */
+#define DRAIN_GRACE_MS 2000
+#define MAX_STDOUT (4u << 20)
+#define MAX_STDERR (64u << 10)
+
+extern char **environ;
+
+/* What stays the same for every plugin of one ADD or DEL. */
+struct call {
+	const struct cni_network *n;
+	const char *command;      /* "ADD" / "DEL" */
+	const char *container_id;
+	const char *netns;        /* "" when gone (DEL only) */
+	const char *args;         /* CNI_ARGS */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Newlines and tabs to spaces, trailing blanks dropped: errmsg is one line. */
+static void one_line(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
+			s[i] = ' ';
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+}
+
+/* The plugin's complaint: {code,msg,details} on stdout (spec), else the
+ * last line of stderr, else how it ended. */
+static void plugin_error(const char *type, const struct call *c, struct mk_buf *out,
+			 struct mk_buf *err, const char *how, char *errmsg, size_t len)
+{
+	json_t *j = out->len ? json_loadb((const char *)out->data, out->len, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(j, "msg"));
+	const char *details = json_string_value(json_object_get(j, "details"));
+	if (msg != NULL && details != NULL && details[0] != '\0' && !strstr(msg, details))
+		snprintf(errmsg, len, "cni %s %s: %s: %s", type, c->command, msg, details);
+	else if (msg != NULL)
+		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, msg);
+	else if (err->len > 0 && mk_buf_append_zeros(err, 1) == MK_OK) {
+		char *s = (char *)err->data, *end = s + strlen(s);
+		while (end > s && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = '\0';
+		char *nl = strrchr(s, '\n');
+		snprintf(errmsg, len, "cni %s %s: %s (%s)", type, c->command, nl ? nl + 1 : s, how);
+	} else
+		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, how);
+	json_decref(j);
+	one_line(errmsg);
+}
+
+static int read_into(int fd, struct mk_buf *b, size_t cap)
+{
+	char chunk[16384];
+	ssize_t r = read(fd, chunk, sizeof chunk);
+	if (r < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (r == 0)
+		return 0;
+	if (b->len < cap)
+		mk_buf_append(b, chunk, (size_t)r < cap - b->len ? (size_t)r : cap - b->len);
+	return 1;
+}
+
+/* Spawns argv0 with env, feeds it `in`, collects stdout/stderr.  Returns
+ * MK_OK with the wait status, MK_ETIMEDOUT (killed), or MK_EIO (spawn). */
+static int spawn_collect(const char *argv0, char **env, const char *in, size_t in_len,
+			 struct mk_buf *out, struct mk_buf *err, int *status, char *errmsg,
+			 size_t len)
+{
+	int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, pidfd = -1, rv;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t mask, defaults;
+	pid_t pid;
+
+	/* stdin is a socket, not a pipe: send(MSG_NOSIGNAL) cannot raise
+	 * SIGPIPE in a process that did not ignore it. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+	    pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+		snprintf(errmsg, len, "cni: pipe: %s", strerror(errno));
+		rv = MK_EIO;
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	/* mkd's sockets and files opened without O_CLOEXEC by other threads
+	 * must not leak into plugins (and the iptables they run). */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&mask);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGCHLD);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &mask);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	/* Own process group: a timeout kills the plugin and what it started. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	char *argv[] = {(char *)argv0, NULL};
+	rv = posix_spawn(&pid, argv0, &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rv != 0) {
+		snprintf(errmsg, len, "cni: cannot run %s: %s", argv0, strerror(rv));
+		rv = MK_EIO;
+		goto out;
+	}
+	close(sv[1]);
+	close(po[1]);
+	close(pe[1]);
+	sv[1] = po[1] = pe[1] = -1;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	int64_t deadline = now_ms() + PLUGIN_TIMEOUT_MS;
+	size_t sent = 0;
+	bool exited = false, timed_out = false, out_open = true, err_open = true;
+	if (in_len == 0)
+		shutdown(sv[0], SHUT_WR);
+	while (out_open || err_open || !exited) {
+		struct pollfd p[4];
+		int np = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
+		if (sent < in_len)
+			p[i_in = np++] = (struct pollfd){.fd = sv[0], .events = POLLOUT};
+		if (out_open)
+			p[i_out = np++] = (struct pollfd){.fd = po[0], .events = POLLIN};
+		if (err_open)
+			p[i_err = np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
+		if (!exited && pidfd >= 0)
+			p[i_pid = np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			if (exited)
+				break; /* a descendant holds the pipes: stop reading */
+			timed_out = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			exited = true;
+			break;
+		}
+		/* Without a pidfd (kernel < 5.3), look at the child now and then. */
+		int wait = pidfd < 0 && !exited && left > 50 ? 50 : (int)left;
+		if (poll(p, (nfds_t)np, wait) < 0 && errno != EINTR) {
+			snprintf(errmsg, len, "cni: poll: %s", strerror(errno));
+			kill(-pid, SIGKILL);
+			waitpid(pid, status, 0);
+			rv = MK_EIO;
+			goto out;
+		}
+		if (i_in >= 0 && p[i_in].revents) {
+			ssize_t w = send(sv[0], in + sent, in_len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				sent = in_len; /* the plugin stopped reading: its problem */
+			if (sent == in_len)
+				shutdown(sv[0], SHUT_WR);
+		}
+		if (i_out >= 0 && p[i_out].revents)
+			out_open = read_into(po[0], out, MAX_STDOUT);
+		if (i_err >= 0 && p[i_err].revents)
+			err_open = read_into(pe[0], err, MAX_STDERR);
+		if (!exited && (pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)) &&
+		    waitpid(pid, status, WNOHANG) == pid) {
+			exited = true;
+			if (deadline - now_ms() > DRAIN_GRACE_MS)
+				deadline = now_ms() + DRAIN_GRACE_MS;
+		}
+	}
+	if (timed_out) {
+		snprintf(errmsg, len, "timed out after %d s (killed)", PLUGIN_TIMEOUT_MS / 1000);
+		rv = MK_ETIMEDOUT;
+	} else {
+		rv = MK_OK;
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return rv;
+}
+
+/* Runs one plugin.  *result (may be NULL: not wanted) gets its parsed
+ * stdout, or NULL if it printed nothing. */
+static int run_plugin(const struct call *c, const char *type, const char *ifname,
+		      json_t *config, json_t **result, char *errmsg, size_t len)
+{
+	char path[PATH_MAX + 256], how[64];
+	char e_cmd[32], e_id[160], e_ns[PATH_MAX + 16], e_if[32], e_args[1200],
+		e_path[PATH_MAX + 16], e_syspath[1024];
+	struct mk_buf out = MK_BUF_INIT, err = MK_BUF_INIT;
+	int status = 0, rv;
+
+	if (result != NULL)
+		*result = NULL;
+	snprintf(path, sizeof path, "%s/%s", c->n->plugin_dir, type);
+	if (access(path, X_OK) != 0) {
+		snprintf(errmsg, len, "cni %s %s: plugin %s not found: %s", type, c->command, path,
+			 strerror(errno));
+		return MK_ENOTFOUND;
+	}
+	char *in = json_dumps(config, JSON_COMPACT);
+	if (in == NULL) {
+		snprintf(errmsg, len, "cni %s %s: out of memory", type, c->command);
+		return MK_ENOMEM;
+	}
+	const char *sys_path = getenv("PATH");
+	snprintf(e_cmd, sizeof e_cmd, "CNI_COMMAND=%s", c->command);
+	snprintf(e_id, sizeof e_id, "CNI_CONTAINERID=%s", c->container_id);
+	snprintf(e_ns, sizeof e_ns, "CNI_NETNS=%s", c->netns);
+	snprintf(e_if, sizeof e_if, "CNI_IFNAME=%s", ifname);
+	snprintf(e_args, sizeof e_args, "CNI_ARGS=%s", c->args);
+	snprintf(e_path, sizeof e_path, "CNI_PATH=%s", c->n->plugin_dir);
+	/* The plugins run iptables, ip6tables and sysctl by name. */
+	snprintf(e_syspath, sizeof e_syspath, "PATH=%s",
+		 sys_path ? sys_path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	char *env[] = {e_cmd, e_id, e_ns, e_if, e_args, e_path, e_syspath, NULL};
+
+	rv = spawn_collect(path, env, in, strlen(in), &out, &err, &status, how, sizeof how);
+	free(in);
+	if (rv == MK_ETIMEDOUT) {
+		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, how);
+		goto out;
+	}
+	if (rv != MK_OK) {
+		snprintf(errmsg, len, "%s", how);
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+		plugin_error(type, c, &out, &err, how, errmsg, len);
+		rv = MK_EIO;
+		goto out;
+	}
+	if (result != NULL && out.len > 0) {
+		json_error_t jerr;
+		*result = json_loadb((const char *)out.data, out.len, 0, &jerr);
+		if (*result == NULL || !json_is_object(*result)) {
+			json_decref(*result);
+			*result = NULL;
+			snprintf(errmsg, len, "cni %s %s: result is not a JSON object: %s", type,
+				 c->command, jerr.text);
+			one_line(errmsg);
+			rv = MK_EIO;
+		}
+	}
+out:
+	mk_buf_free(&out);
+	mk_buf_free(&err);
+	return rv;
+}
+
+static json_t *loopback_config(void)
+{
+	return json_pack("{s:s, s:s, s:s}", "cniVersion", "1.0.0", "name", "cni-loopback",
+			 "type", "loopback");
+}
+
+/* DEL of every plugin of the list, last first, then loopback.  stop:
+ * return at the first failure (a real DEL, as the spec says); otherwise
+ * carry on (undoing a failed ADD, where every step is best effort). */
+static int del_all(const struct call *add, json_t *list, json_t *prev,
+		   const struct cni_port_mapping *ports, size_t n_ports, bool stop,
+		   char *errmsg, size_t len)
+{
+	struct call del = *add, *c = &del;
+	json_t *plugins = json_object_get(list, "plugins");
+	char scratch[256];
+	int rv = MK_OK;
+
+	del.command = "DEL";
+	for (size_t i = json_array_size(plugins); i-- > 0;) {
+		json_t *p = json_array_get(plugins, i);
+		json_t *cfg = cni_plugin_config(list, p, prev, ports, n_ports);
+		const char *type = json_string_value(json_object_get(p, "type"));
+		int r = cfg ? run_plugin(c, type, "eth0", cfg, NULL, stop ? errmsg : scratch,
+					 stop ? len : sizeof scratch)
+			    : MK_ENOMEM;
+		json_decref(cfg);
+		if (r != MK_OK && stop) {
+			if (r == MK_ENOMEM)
+				snprintf(errmsg, len, "cni %s DEL: out of memory", type);
+			return r;
+		}
+	}
+	if (c->netns[0] != '\0') {
+		json_t *lo = loopback_config();
+		rv = lo ? run_plugin(c, "loopback", "lo", lo, NULL, stop ? errmsg : scratch,
+				     stop ? len : sizeof scratch)
+			: MK_ENOMEM;
+		json_decref(lo);
+		if (rv == MK_ENOMEM && stop)
+			snprintf(errmsg, len, "cni loopback DEL: out of memory");
+	}
+	return stop ? rv : MK_OK;
+}
+
+/* Everything cni_add and cni_del check before running anything. */
+static int prepare(struct call *c, const struct cni_network *n, const char *command,
+		   const char *container_id, const char *netns_path, const char *pod_namespace,
+		   const char *pod_name, const char *pod_uid, const struct cni_port_mapping *ports,
+		   size_t n_ports, char *args, size_t args_len, json_t **list, char *errmsg,
+		   size_t len)
+{
+	int rv = cni_network_check(n, errmsg, len);
+	if (rv == MK_OK)
+		rv = cni_call_check(container_id, pod_namespace, pod_name, pod_uid, ports, n_ports,
+				    args, args_len, errmsg, len);
+	if (rv == MK_OK && (netns_path == NULL || netns_path[0] != '/')) {
+		snprintf(errmsg, len, "cni: netns path must be absolute: \"%s\"",
+			 netns_path ? netns_path : "");
+		rv = MK_EINVAL;
+	}
+	if (rv == MK_OK)
+		rv = cni_conflist_load(n, list, errmsg, len);
+	*c = (struct call){.n = n, .command = command, .container_id = container_id,
+			   .netns = netns_path, .args = args};
+	return rv;
+}
+
+int cni_add(const struct cni_network *n, const char *container_id, const char *netns_path,
+	    const char *pod_namespace, const char *pod_name, const char *pod_uid,
+	    const struct cni_port_mapping *ports, size_t n_ports, struct cni_attachment *out,
+	    char *errmsg, size_t len)
+{
+	char args[1024];
+	struct call c;
+	json_t *list = NULL, *prev = NULL, *res = NULL;
+	int rv = prepare(&c, n, "ADD", container_id, netns_path, pod_namespace, pod_name,
+			 pod_uid, ports, n_ports, args, sizeof args, &list, errmsg, len);
+	if (rv != MK_OK)
+		return rv;
+	if (!netns_exists(netns_path)) {
+		snprintf(errmsg, len, "cni: %s is not a network namespace", netns_path);
+		rv = MK_EINVAL;
+		goto out;
+	}
+	json_t *lo = loopback_config();
+	rv = lo ? run_plugin(&c, "loopback", "lo", lo, NULL, errmsg, len) : MK_ENOMEM;
+	json_decref(lo);
+	if (rv != MK_OK)
+		goto err_undo;
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(list, "plugins"), i, p) {
+		json_t *cfg = cni_plugin_config(list, p, prev, ports, n_ports);
+		const char *type = json_string_value(json_object_get(p, "type"));
+		rv = cfg ? run_plugin(&c, type, "eth0", cfg, &res, errmsg, len) : MK_ENOMEM;
+		json_decref(cfg);
+		if (rv != MK_OK)
+			goto err_undo;
+		/* A plugin that prints nothing passes the previous result on. */
+		if (res != NULL) {
+			json_decref(prev);
+			prev = res;
+			res = NULL;
+		}
+	}
+	rv = cni_result_attachment(prev, out, errmsg, len);
+	if (rv != MK_OK)
+		goto err_undo;
+	/* Without the cache a later DEL still works, only without
+	 * prevResult: not worth failing the pod for. */
+	cni_result_save(n, container_id, prev);
+	goto out;
+
+err_undo:
+	if (rv == MK_ENOMEM)
+		snprintf(errmsg, len, "cni ADD: out of memory");
+	/* The spec's answer to a failed ADD: DEL everything, so no lease,
+	 * veth or iptables chain is left behind. */
+	del_all(&c, list, prev, ports, n_ports, false, NULL, 0);
+out:
+	json_decref(prev);
+	json_decref(list);
+	return rv;
+}
+
+int cni_del(const struct cni_network *n, const char *container_id, const char *netns_path,
+	    const char *pod_namespace, const char *pod_name, const char *pod_uid,
+	    const struct cni_port_mapping *ports, size_t n_ports, char *errmsg, size_t len)
+{
+	char args[1024];
+	struct call c;
+	json_t *list = NULL;
+	int rv = prepare(&c, n, "DEL", container_id, netns_path, pod_namespace, pod_name,
+			 pod_uid, ports, n_ports, args, sizeof args, &list, errmsg, len);
+	if (rv != MK_OK)
+		return rv;
+	/* A namespace that is gone (or never was) is an empty CNI_NETNS:
+	 * the plugins then release what lives outside it (the address lease,
+	 * the port mappings) instead of failing on the path. */
+	if (!netns_exists(netns_path))
+		c.netns = "";
+	json_t *prev = cni_result_load(n, container_id);
+	rv = del_all(&c, list, prev, ports, n_ports, true, errmsg, len);
+	if (rv == MK_OK)
+		cni_result_remove(n, container_id);
+	json_decref(prev);
+	json_decref(list);
+	return rv;
+}
