@@ -40,6 +40,7 @@ struct cli_command {
 
 extern const struct cli_command cli_status, cli_config, cli_kubectl, cli_version, cli_start,
 	cli_stop;
+extern const struct cli_command cli_images;
 
 /* ---- arguments and messages (args.c) ---- */
 

@@ -20,6 +20,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_status, &cli_start, &cli_stop, &cli_config, &cli_kubectl, &cli_version,
+	&cli_images,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -42,6 +42,22 @@ static const char *pull_policy(const char *image)
 	return "IfNotPresent";
 }
 
+/* SetDefaults_Probe, and the httpGet path and scheme. */
+static void default_probe(json_t *p)
+{
+	if (!json_is_object(p))
+		return;
+	set_default(p, "timeoutSeconds", json_integer(1));
+	set_default(p, "periodSeconds", json_integer(10));
+	set_default(p, "successThreshold", json_integer(1));
+	set_default(p, "failureThreshold", json_integer(3));
+	json_t *h = json_object_get(p, "httpGet");
+	if (json_is_object(h)) {
+		set_default(h, "path", json_string("/"));
+		set_default(h, "scheme", json_string("HTTP"));
+	}
+}
+
 static void default_containers(json_t *spec, const char *list)
 {
 	size_t i;
@@ -54,6 +70,9 @@ static void default_containers(json_t *spec, const char *list)
 		set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
 		set_default(c, "terminationMessagePolicy", json_string("File"));
 		set_default(c, "resources", json_object());
+		default_probe(json_object_get(c, "livenessProbe"));
+		default_probe(json_object_get(c, "readinessProbe"));
+		default_probe(json_object_get(c, "startupProbe"));
 		size_t k;
 		json_t *port;
 		json_array_foreach(json_object_get(c, "ports"), k, port)

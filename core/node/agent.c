@@ -80,9 +80,10 @@ static int make_dirs(struct node_agent *a, char *errmsg, size_t len)
 	snprintf(logs_root, sizeof logs_root, "%s/logs", d);
 	snprintf(a->logs_dir, sizeof a->logs_dir, "%s/logs/pods", d);
 	snprintf(a->runc_root, sizeof a->runc_root, "%s/run/runc", d);
+	snprintf(a->netns_dir, sizeof a->netns_dir, "%s/run/netns", d);
 	snprintf(a->cni_dir, sizeof a->cni_dir, "%s/args/cni-network", d);
 	snprintf(a->cni_state, sizeof a->cni_state, "%s/var/lib/cni", d);
-	const char *dirs[] = { a->pods_dir, logs_root, a->logs_dir, a->runc_root };
+	const char *dirs[] = { a->pods_dir, logs_root, a->logs_dir, a->runc_root, a->netns_dir };
 	char run[PATH_MAX];
 	snprintf(run, sizeof run, "%s/run", d);
 	if (mkdir(run, 0700) != 0 && errno != EEXIST)
@@ -159,8 +160,12 @@ int node_agent_start(const struct node_agent_config *cfg, struct node_agent **ou
 	rv = node_register(a, errmsg, len);
 	if (rv != MK_OK)
 		goto fail;
+	rv = event_recorder_start(a, errmsg, len);
+	if (rv != MK_OK)
+		goto fail;
 	if (pthread_create(&a->heartbeat, NULL, node_heartbeat_main, a) != 0) {
 		snprintf(errmsg, len, "cannot start the node heartbeat thread");
+		event_recorder_stop(a);
 		rv = MK_ENOMEM;
 		goto fail;
 	}
@@ -224,6 +229,7 @@ void node_agent_stop(struct node_agent *a)
 	if (a->heartbeat)
 		pthread_join(a->heartbeat, NULL);
 	pod_workers_stop(a);
+	event_recorder_stop(a);
 	kube_informer_stop(a->nodes);
 	image_store_close(a->images);
 	free((char *)a->cfg.data_dir);

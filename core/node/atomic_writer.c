@@ -250,10 +250,43 @@ static long count_files(int fd)
 	return n;
 }
 
+/* The i-th item's top-level name and the symlink target it should have. */
+static void top_link(const struct job *j, size_t i, char *name, size_t nlen, char *target,
+		     size_t tlen)
+{
+	snprintf(name, nlen, "%.*s", (int)top_len(j->items[i].rel), j->items[i].rel);
+	snprintf(target, tlen, DATA_LINK "/%s", name);
+}
+
+/* Our symlinks into ..data whose names left the payload: counted, and
+ * removed if `remove` (anything else in the directory is not ours). */
+static int stale_links(const struct job *j, bool remove)
+{
+	DIR *d = list_dir(j);
+	struct dirent *de;
+	int n = 0;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char target[PATH_MAX];
+		if (is_hidden(de->d_name) || is_top(j, de->d_name))
+			continue;
+		ssize_t r = readlinkat(j->dfd, de->d_name, target, sizeof target - 1);
+		target[r > 0 ? r : 0] = '\0';
+		if (strncmp(target, DATA_LINK "/", 7) != 0)
+			continue;
+		n++;
+		if (remove)
+			unlinkat(j->dfd, de->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
 /* True if ..data names a directory holding exactly the payload, and the
  * top-level symlinks are exactly the payload's. */
 static bool up_to_date(const struct job *j, const char *old)
 {
+	char name[NAME_MAX + 1], target[NAME_MAX + 16];
 	if (old[0] == '\0')
 		return false;
 	int tfd = openat(j->dfd, old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -267,24 +300,10 @@ static bool up_to_date(const struct job *j, const char *old)
 		same = cfd >= 0 && count_files(cfd) == (long)j->n;
 	close(tfd);
 	for (size_t i = 0; same && i < j->n; i++) {
-		char name[NAME_MAX + 1], target[NAME_MAX + 16];
-		snprintf(name, sizeof name, "%.*s", (int)top_len(j->items[i].rel), j->items[i].rel);
-		snprintf(target, sizeof target, DATA_LINK "/%s", name);
+		top_link(j, i, name, sizeof name, target, sizeof target);
 		same = link_is(j->dfd, name, target);
 	}
-	/* A stale symlink still pointing into ..data means a key went away. */
-	DIR *d = same ? list_dir(j) : NULL;
-	struct dirent *de;
-	while (d != NULL && same && (de = readdir(d)) != NULL) {
-		char target[PATH_MAX];
-		ssize_t r = is_hidden(de->d_name) ? -1
-			    : readlinkat(j->dfd, de->d_name, target, sizeof target - 1);
-		if (r > 0 && strncmp(target, DATA_LINK "/", 7) == 0 && !is_top(j, de->d_name))
-			same = false;
-	}
-	if (d != NULL)
-		closedir(d);
-	return same;
+	return same && stale_links(j, false) == 0;
 }
 
 /* ---- writing ---- */
@@ -384,11 +403,20 @@ static int make_ts_dir(struct job *j, char *name, size_t nlen, int *tfd)
  * swap still has to look its file up in there; removing the dir at once
  * (as kubelet does) makes that lookup fail now and then -- the concurrent
  * reader test caught one ENOENT in about a million reads. */
+static bool retired_long_ago(time_t mtime, time_t now)
+{
+	/* A little in the future is normal (file times may be finer than
+	 * the clock read here); an hour means the clock was set back. */
+	time_t age = now - mtime;
+	return age >= RETIRE_GRACE_S || age < -3600;
+}
+
 static void sweep(struct job *j, const char *keep)
 {
 	DIR *d = list_dir(j);
 	struct dirent *de;
-	time_t now = time(NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		const char *s = de->d_name;
 		struct stat st;
@@ -396,7 +424,7 @@ static void sweep(struct job *j, const char *keep)
 			unlinkat(j->dfd, s, 0);
 		else if (s[0] == '.' && s[1] == '.' && s[2] >= '0' && s[2] <= '9' &&
 			 strcmp(s, keep) != 0 && fstatat(j->dfd, s, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			 (st.st_mtime > now || now - st.st_mtime >= RETIRE_GRACE_S))
+			 retired_long_ago(st.st_mtime, ts.tv_sec))
 			remove_tree_at(j->dfd, s);
 	}
 	if (d != NULL)
@@ -438,22 +466,10 @@ static int write_payload(struct job *j, const char *old, int *changed)
 	}
 	*changed = 1;
 	for (size_t i = 0; rv == MK_OK && i < j->n; i++) {
-		snprintf(name, sizeof name, "%.*s", (int)top_len(j->items[i].rel), j->items[i].rel);
-		snprintf(target, sizeof target, DATA_LINK "/%s", name);
+		top_link(j, i, name, sizeof name, target, sizeof target);
 		rv = put_link(j, name, target);
 	}
-	/* Names that left the payload: only our own symlinks into ..data. */
-	DIR *d = list_dir(j);
-	struct dirent *de;
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (is_hidden(de->d_name) || is_top(j, de->d_name))
-			continue;
-		ssize_t r = readlinkat(j->dfd, de->d_name, target, sizeof target - 1);
-		if (r > 0 && strncmp(target, DATA_LINK "/", 7) == 0)
-			unlinkat(j->dfd, de->d_name, 0);
-	}
-	if (d != NULL)
-		closedir(d);
+	stale_links(j, true);
 	/* Retired now: the sweep of a later call removes it (see sweep). */
 	if (old[0] != '\0')
 		utimensat(j->dfd, old, NULL, AT_SYMLINK_NOFOLLOW);

@@ -11,9 +11,13 @@
  * An update writes a new timestamped directory, then swaps ..data to it
  * with one rename(), so a reader following DIR/key sees the old payload
  * or the new one, never a mix and never a missing file.  Then new
- * top-level names get their symlinks, names no longer in the payload lose
- * theirs, and the old directory is removed.  A reader that opened a file
- * before the swap keeps reading the old contents.
+ * top-level names get their symlinks and names no longer in the payload
+ * lose theirs.  The old directory is retired, not removed at once: a
+ * reader that resolved ..data just before the swap still has to look its
+ * file up in there (kubelet removes it at once and so, rarely, fails such
+ * a reader).  Retired and crash-leftover directories are removed by the
+ * first call (changed or not) 5 s or more after they were retired, so
+ * the agent's periodic volume refresh collects them.
  *
  * Payload paths are user input (configMap items[].path): a path is
  * relative, made of '/'-separated names ("." and empty names are ignored,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "../base/buf.h"
 #include "../base/err.h"
@@ -32,6 +33,7 @@
 #define DRAIN_GRACE_MS 2000
 #define MAX_STDOUT (4u << 20)
 #define MAX_STDERR (64u << 10)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 extern char **environ;
 
@@ -99,9 +101,10 @@ static int read_into(int fd, struct mk_buf *b, size_t cap)
 	return 1;
 }
 
-/* Spawns argv0 with env, feeds it `in`, collects stdout/stderr.  Returns
- * MK_OK with the wait status, MK_ETIMEDOUT (killed), or MK_EIO (spawn). */
-static int spawn_collect(const char *argv0, char **env, const char *in, size_t in_len,
+/* Spawns argv (argv[0] searched in PATH if it has no '/') with env, feeds
+ * it `in`, collects stdout/stderr.  Returns MK_OK with the wait status,
+ * MK_ETIMEDOUT (killed), or MK_EIO (spawn). */
+static int spawn_collect(char *const argv[], char **env, const char *in, size_t in_len,
 			 struct mk_buf *out, struct mk_buf *err, int *status, char *errmsg,
 			 size_t len)
 {
@@ -115,7 +118,7 @@ static int spawn_collect(const char *argv0, char **env, const char *in, size_t i
 	 * SIGPIPE in a process that did not ignore it. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
 	    pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-		snprintf(errmsg, len, "cni: pipe: %s", strerror(errno));
+		snprintf(errmsg, len, "pipe: %s", strerror(errno));
 		rv = MK_EIO;
 		goto out;
 	}
@@ -140,12 +143,11 @@ static int spawn_collect(const char *argv0, char **env, const char *in, size_t i
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = {(char *)argv0, NULL};
-	rv = posix_spawn(&pid, argv0, &fa, &attr, argv, env);
+	rv = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rv != 0) {
-		snprintf(errmsg, len, "cni: cannot run %s: %s", argv0, strerror(rv));
+		snprintf(errmsg, len, "cannot run %s: %s", argv[0], strerror(rv));
 		rv = MK_EIO;
 		goto out;
 	}
@@ -185,7 +187,7 @@ static int spawn_collect(const char *argv0, char **env, const char *in, size_t i
 		/* Without a pidfd (kernel < 5.3), look at the child now and then. */
 		int wait = pidfd < 0 && !exited && left > 50 ? 50 : (int)left;
 		if (poll(p, (nfds_t)np, wait) < 0 && errno != EINTR) {
-			snprintf(errmsg, len, "cni: poll: %s", strerror(errno));
+			snprintf(errmsg, len, "poll: %s", strerror(errno));
 			kill(-pid, SIGKILL);
 			waitpid(pid, status, 0);
 			rv = MK_EIO;
@@ -236,7 +238,7 @@ out:
 static int run_plugin(const struct call *c, const char *type, const char *ifname,
 		      json_t *config, json_t **result, char *errmsg, size_t len)
 {
-	char path[PATH_MAX + 256], how[64];
+	char path[PATH_MAX + 256], how[64], spawn_err[PATH_MAX + 128];
 	char e_cmd[32], e_id[160], e_ns[PATH_MAX + 16], e_if[32], e_args[1200],
 		e_path[PATH_MAX + 16], e_syspath[1024];
 	struct mk_buf out = MK_BUF_INIT, err = MK_BUF_INIT;
@@ -263,18 +265,15 @@ static int run_plugin(const struct call *c, const char *type, const char *ifname
 	snprintf(e_args, sizeof e_args, "CNI_ARGS=%s", c->args);
 	snprintf(e_path, sizeof e_path, "CNI_PATH=%s", c->n->plugin_dir);
 	/* The plugins run iptables, ip6tables and sysctl by name. */
-	snprintf(e_syspath, sizeof e_syspath, "PATH=%s",
-		 sys_path ? sys_path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	snprintf(e_syspath, sizeof e_syspath, "PATH=%s", sys_path ? sys_path : DEFAULT_PATH);
 	char *env[] = {e_cmd, e_id, e_ns, e_if, e_args, e_path, e_syspath, NULL};
 
-	rv = spawn_collect(path, env, in, strlen(in), &out, &err, &status, how, sizeof how);
+	char *argv[] = {path, NULL};
+	rv = spawn_collect(argv, env, in, strlen(in), &out, &err, &status, spawn_err,
+			   sizeof spawn_err);
 	free(in);
-	if (rv == MK_ETIMEDOUT) {
-		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, how);
-		goto out;
-	}
 	if (rv != MK_OK) {
-		snprintf(errmsg, len, "%s", how);
+		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, spawn_err);
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -347,6 +346,77 @@ static int del_all(const struct call *add, json_t *list, json_t *prev,
 			snprintf(errmsg, len, "cni loopback DEL: out of memory");
 	}
 	return stop ? rv : MK_OK;
+}
+
+/* Runs "TOOL --wait -t nat ARGS..." quietly: a rule or chain that is
+ * already gone is what we want anyway. */
+static void run_nat(const char *tool, const char *const *args)
+{
+	char *argv[16] = {(char *)tool, "--wait", "-t", "nat"};
+	char e_path[1024], why[PATH_MAX + 128];
+	const char *sys_path = getenv("PATH");
+	struct mk_buf out = MK_BUF_INIT, err = MK_BUF_INIT;
+	int status, n = 4;
+
+	for (; args[n - 4] != NULL && n < 15; n++)
+		argv[n] = (char *)args[n - 4];
+	argv[n] = NULL;
+	snprintf(e_path, sizeof e_path, "PATH=%s", sys_path ? sys_path : DEFAULT_PATH);
+	char *env[] = {e_path, NULL};
+	spawn_collect(argv, env, "", 0, &out, &err, &status, why, sizeof why);
+	mk_buf_free(&out);
+	mk_buf_free(&err);
+}
+
+/* The bridge plugin finds its ipMasq rules through the addresses on eth0
+ * inside the namespace: with the namespace gone its DEL leaves them.  So
+ * we remove them as the plugin would (plugins/pkg/ip TeardownIPMasq),
+ * from the cached ADD result: a POSTROUTING jump per address to the chain
+ * "CNI-" + sha512(network name + container ID)[:24 hex], then the chain. */
+static void masq_teardown(const struct call *c, json_t *list, json_t *prev)
+{
+	const char *name = json_string_value(json_object_get(list, "name"));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char chain[32], comment[512], addr[64];
+	bool masq = false, v4 = false, v6 = false;
+	size_t i;
+	json_t *p, *ip;
+
+	json_array_foreach(json_object_get(list, "plugins"), i, p) {
+		const char *type = json_string_value(json_object_get(p, "type"));
+		if (type != NULL && strcmp(type, "bridge") == 0 &&
+		    json_is_true(json_object_get(p, "ipMasq")))
+			masq = true;
+	}
+	snprintf(comment, sizeof comment, "%s%s", name, c->container_id);
+	if (!masq || prev == NULL ||
+	    !EVP_Digest(comment, strlen(comment), md, NULL, EVP_sha512(), NULL))
+		return;
+	snprintf(chain, sizeof chain, "CNI-");
+	for (int k = 0; k < 12; k++)
+		snprintf(chain + 4 + 2 * k, 3, "%02x", md[k]);
+	snprintf(comment, sizeof comment, "name: \"%s\" id: \"%s\"", name, c->container_id);
+	json_array_foreach(json_object_get(prev, "ips"), i, ip) {
+		snprintf(addr, sizeof addr, "%s",
+			 json_string_value(json_object_get(ip, "address")) ?: "");
+		char *slash = strchr(addr, '/');
+		if (slash == NULL)
+			continue;
+		*slash = '\0';
+		bool six = strchr(addr, ':') != NULL;
+		v6 |= six;
+		v4 |= !six;
+		run_nat(six ? "ip6tables" : "iptables",
+			(const char *const[]){"-D", "POSTROUTING", "-s", addr, "-j", chain, "-m",
+					      "comment", "--comment", comment, NULL});
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *tool = k == 0 ? "iptables" : "ip6tables";
+		if (k == 0 ? !v4 : !v6)
+			continue;
+		run_nat(tool, (const char *const[]){"-F", chain, NULL});
+		run_nat(tool, (const char *const[]){"-X", chain, NULL});
+	}
 }
 
 /* Everything cni_add and cni_del check before running anything. */
@@ -448,6 +518,8 @@ int cni_del(const struct cni_network *n, const char *container_id, const char *n
 		c.netns = "";
 	json_t *prev = cni_result_load(n, container_id);
 	rv = del_all(&c, list, prev, ports, n_ports, true, errmsg, len);
+	if (rv == MK_OK && c.netns[0] == '\0')
+		masq_teardown(&c, list, prev);
 	if (rv == MK_OK)
 		cni_result_remove(n, container_id);
 	json_decref(prev);

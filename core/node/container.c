@@ -246,6 +246,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	snprintf(fieldpath, sizeof fieldpath, "spec.%s{%s}", c->init ? "initContainers" : "containers",
 		 c->name);
 	c->waiting_reason[0] = c->waiting_message[0] = '\0';
+	int64_t t0 = node_now_ms();
 	rv = ensure_image(w, c, &img, errmsg, len);
 	if (rv != MK_OK) {
 		snprintf(c->waiting_message, sizeof c->waiting_message, "%s", errmsg);
@@ -261,6 +262,11 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	/* A leftover of an attempt with this number (a crash mid-start)
 	 * would make the runtime refuse the id. */
 	ctr_remove_attempt(w, c->name, c->attempt);
+	/* Held before its layers are used, so that `mk images rm` cannot
+	 * take them away between here and the container's start. */
+	rv = image_hold(a->images, img->id, c->id, errmsg, len);
+	if (rv != MK_OK)
+		goto out;
 	if (mkdir_p(dir, 0700) != 0) {
 		snprintf(errmsg, len, "cannot create %s: %s", dir, strerror(errno));
 		rv = MK_EIO;
@@ -290,8 +296,8 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 		 c->name);
 	mkdir_p(logdir, 0755);
 	snprintf(log, sizeof log, "%s/%d.log", logdir, c->attempt);
-	image_hold(a->images, img->id, c->id, errmsg, len);
 	pod_event(w, "Normal", "Created", fieldpath, "Created container %s", c->name);
+	int64_t t1 = node_now_ms();
 	rv = spawn_shim(w, c, dir, log, errmsg, len);
 	if (rv != MK_OK) {
 		start_failed(w, c, dir, errmsg);
@@ -306,6 +312,9 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	json_decref(state);
 	c->phase = CTR_RUNNING;
 	c->running_since_ms = node_now_ms();
+	mk_debug(NODE_LOG, "pod %s/%s: container %s started in %lld ms (runtime %lld ms)", w->ns,
+		 w->name, c->name, (long long)(c->running_since_ms - t0),
+		 (long long)(c->running_since_ms - t1));
 	probes_reset(c);
 	pod_event(w, "Normal", "Started", fieldpath, "Started container %s", c->name);
 out:

@@ -5,8 +5,11 @@
  * runtime state (struct ctr) and is the only thread that touches it, except
  * `lock`-protected fields (pod, gone, stop) that the informer thread sets.
  *
+ * The pod's network namespace is a bind mount at DATA/run/netns/<uid>: one
+ * shared mount point for all of them (as /run/netns for `ip netns`), so
+ * that a pod's directory never has to become a mount point itself.
+ *
  * On disk, per pod (DATA/pods/<uid>/):
- *   netns                  the pod's network namespace (bind mount)
  *   network.json           {"ip": ...} once CNI ADD succeeded
  *   hosts, hostname, resolv.conf
  *   volumes/<name>/        emptyDir, configMap, secret, downwardAPI data
@@ -32,6 +35,7 @@
 
 struct image_store;
 struct kube_informer;
+struct event_recorder;
 
 #define NODE_LOG "node"
 
@@ -41,8 +45,9 @@ struct node_agent {
 	struct image_store *images;
 	struct cni_network net;
 	char pods_dir[PATH_MAX], logs_dir[PATH_MAX], runc_root[PATH_MAX], cni_dir[PATH_MAX],
-		cni_state[PATH_MAX];
+		cni_state[PATH_MAX], netns_dir[PATH_MAX];
 	struct kube_informer *pods_mine, *pods_unbound, *nodes;
+	struct event_recorder *events;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct pod_worker *workers;
@@ -110,7 +115,6 @@ struct pod_worker {
 	struct ctr *ctrs;      /* init containers first */
 	size_t n_ctrs, n_init;
 	char *pushed_status;   /* last status sent, compact JSON */
-	json_t *events_seen;   /* "reason\nmessage" -> event name */
 	bool finished;         /* exited: the agent may reap it */
 	struct pod_worker *next;
 };
@@ -170,6 +174,7 @@ void volumes_teardown(struct pod_worker *w);
 int volume_host_path(struct pod_worker *w, const char *name, char *out, size_t len);
 
 /* sandbox.c: netns, CNI, hosts files. */
+void pod_netns_path(const struct pod_worker *w, char *out, size_t len);
 int sandbox_setup(struct pod_worker *w, char *errmsg, size_t len);
 void sandbox_teardown(struct pod_worker *w);
 
@@ -182,7 +187,9 @@ bool ctr_will_restart(struct pod_worker *w, const struct ctr *c);
 json_t *pod_status_build(struct pod_worker *w);
 void pod_status_push(struct pod_worker *w);
 
-/* events.c */
+/* events.c: pod_event queues; one recorder thread writes the Events. */
+int event_recorder_start(struct node_agent *a, char *errmsg, size_t len);
+void event_recorder_stop(struct node_agent *a); /* after the workers */
 void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fieldpath,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

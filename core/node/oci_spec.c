@@ -345,7 +345,7 @@ json_t *oci_spec_build(struct pod_worker *w, struct ctr *c, const char *rootfs,
 			       "mount");
 	if (!host_net) {
 		char netns[PATH_MAX + 8];
-		snprintf(netns, sizeof netns, "%s/netns", w->dir);
+		pod_netns_path(w, netns, sizeof netns);
 		json_array_append_new(ns, json_pack("{s:s, s:s}", "type", "network", "path", netns));
 		json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
 	}

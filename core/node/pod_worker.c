@@ -36,7 +36,6 @@ static void worker_free(struct pod_worker *w)
 	free(w->ctrs);
 	json_decref(w->pod);
 	json_decref(w->cur);
-	json_decref(w->events_seen);
 	free(w->pushed_status);
 	close(w->wake_fd);
 	pthread_mutex_destroy(&w->lock);
@@ -121,7 +120,6 @@ void pod_worker_notify(struct node_agent *a, json_t *pod, bool gone)
 		snprintf(w->name, sizeof w->name, "%s", js(meta, "name"));
 		snprintf(w->dir, sizeof w->dir, "%s/%s", a->pods_dir, uid);
 		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		w->events_seen = json_object();
 		pthread_mutex_init(&w->lock, NULL);
 		w->pod = json_incref(pod);
 		if (w->wake_fd < 0 || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -129,8 +127,7 @@ void pod_worker_notify(struct node_agent *a, json_t *pod, bool gone)
 			if (w->wake_fd >= 0)
 				close(w->wake_fd);
 			json_decref(w->pod);
-			json_decref(w->events_seen);
-			free(w);
+					free(w);
 			goto out;
 		}
 		w->next = a->workers;

@@ -20,6 +20,11 @@
 
 #define MAX_PORTS 64
 
+void pod_netns_path(const struct pod_worker *w, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", w->agent->netns_dir, w->uid);
+}
+
 static int write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
@@ -140,7 +145,7 @@ int sandbox_setup(struct pod_worker *w, char *errmsg, size_t len)
 		snprintf(errmsg, len, "cannot create %s: %s", w->dir, strerror(errno));
 		return MK_EIO;
 	}
-	snprintf(netns, sizeof netns, "%s/netns", w->dir);
+	pod_netns_path(w, netns, sizeof netns);
 	snprintf(netjson, sizeof netjson, "%s/network.json", w->dir);
 	/* Who this directory belongs to, for cleaning up after a pod that
 	 * was deleted while mkd was down (orphans.c). */
@@ -169,10 +174,13 @@ int sandbox_setup(struct pod_worker *w, char *errmsg, size_t len)
 	}
 	size_t n = host_ports(w, ports);
 	struct cni_attachment att;
+	int64_t t0 = node_now_ms();
 	rv = cni_add(&a->net, w->uid, netns, w->ns, w->name, w->uid, ports, n, &att, errmsg, len);
 	if (rv != MK_OK)
 		return rv;
 	snprintf(w->pod_ip, sizeof w->pod_ip, "%s", att.ip);
+	mk_debug(NODE_LOG, "pod %s/%s: network %s ready in %lld ms", w->ns, w->name, att.ip,
+		 (long long)(node_now_ms() - t0));
 	json_t *j = json_pack("{s:s, s:s}", "ip", att.ip, "gateway", att.gateway);
 	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof tmp, "%s.tmp", netjson);
@@ -193,7 +201,7 @@ void sandbox_teardown(struct pod_worker *w)
 	struct cni_port_mapping ports[MAX_PORTS];
 	size_t n = w->cur != NULL ? host_ports(w, ports) : 0;
 
-	snprintf(netns, sizeof netns, "%s/netns", w->dir);
+	pod_netns_path(w, netns, sizeof netns);
 	snprintf(netjson, sizeof netjson, "%s/network.json", w->dir);
 	struct stat st;
 	if (stat(netjson, &st) == 0 || netns_exists(netns)) {

@@ -104,6 +104,11 @@ static int add_keys(struct pod_worker *w, const char *kind, const char *name, js
 	return MK_OK;
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int add_downward(struct pod_worker *w, json_t *items, int dflt_mode, struct payload *p,
 			char *errmsg, size_t len)
 {
@@ -130,7 +135,7 @@ static int add_downward(struct pod_worker *w, json_t *items, int dflt_mode, stru
 			json_t *v;
 			json_object_foreach(m, key, v)
 				keys[k++] = key;
-			qsort(keys, k, sizeof *keys, (int (*)(const void *, const void *))strcmp);
+			qsort(keys, k, sizeof *keys, cmp_keys);
 			for (size_t j = 0; j < k; j++) {
 				json_t *s = json_string(js(m, keys[j]));
 				char *q = json_dumps(s, JSON_ENCODE_ANY);

@@ -11,6 +11,7 @@
 
 MK=$BUILD/mk
 NODE=mk-e2e-node
+export MK_E2E_AGENT=1 # this mkd runs pods (lib.sh turns the agent off otherwise)
 BRIDGE=mke2e$(($$ % 1000))
 CIDR=10.213.$(($$ % 200 + 10)).0/24
 export HOME=$TMP/home
@@ -62,7 +63,7 @@ check "mk images import" "$MK" --data-dir "$DATA" images import "$TMP/busybox.ta
 
 # ---- the node -----------------------------------------------------------------
 
-MK_E2E_AGENT=1 start_mkd node "$PORT" --node-name "$NODE" --pod-cidr "$CIDR" --cni-bridge "$BRIDGE"
+start_mkd node "$PORT" --node-name "$NODE" --pod-cidr "$CIDR" --cni-bridge "$BRIDGE"
 wait_ready node 30 && wait_for 20 listening "$(api_port_for "$PORT")"
 node_ready() { [ "$(k get node "$NODE" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 if wait_for 30 node_ready; then ok "node $NODE registers and is Ready"; else not_ok "node $NODE registers and is Ready"; exit 1; fi
@@ -117,6 +118,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: probes}
 spec:
+  terminationGracePeriodSeconds: 2
   containers:
   - name: live
     image: $IMAGE
@@ -197,6 +199,85 @@ check_eq "pod-to-pod traffic works (wget from one pod to another's httpd)" pong 
 	"$(k exec hello -- wget -qO- "http://$pip:8080/index.html" 2>&1)"
 hostip=$(ip -4 addr show "$BRIDGE" | awk '/inet /{print $2}' | cut -d/ -f1)
 check "pod reaches the host (its bridge address $hostip)" k exec hello -- ping -c1 -W2 "$hostip"
+
+# The pod spec, feature by feature: init containers, securityContext,
+# resources as cgroup limits, env and envFrom, secret/downwardAPI/memory
+# volumes.
+cat <<EOF | apply
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret, token: abc}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: features, labels: {app: feat, tier: test}}
+spec:
+  volumes:
+  - {name: work, emptyDir: {}}
+  - {name: mem, emptyDir: {medium: Memory}}
+  - {name: sec, secret: {secretName: creds, items: [{key: password, path: pw, mode: 0444}]}}
+  - name: info
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}, {path: name, fieldRef: {fieldPath: metadata.name}}]}
+  initContainers:
+  - name: init
+    image: $IMAGE
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo from-init > /work/from-init"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: main
+    image: $IMAGE
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]
+    securityContext: {runAsUser: 1000, runAsGroup: 3000, readOnlyRootFilesystem: true}
+    resources: {limits: {memory: 64Mi, cpu: 500m}}
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: MY_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: COMBINED, value: "\$(MY_NAME)-x"}
+    envFrom: [{prefix: CFG_, configMapRef: {name: settings}}]
+    volumeMounts:
+    - {name: work, mountPath: /work}
+    - {name: mem, mountPath: /mem}
+    - {name: sec, mountPath: /sec}
+    - {name: info, mountPath: /info}
+EOF
+if wait_for 30 ready features; then ok "a pod with an init container, volumes and securityContext runs"; else not_ok "features pod runs"; k describe pod features | note; fi
+check_eq "the init container ran first (emptyDir shared)" from-init "$(k exec features -- cat /work/from-init)"
+check_eq "runAsUser/runAsGroup" "1000 3000" "$(k exec features -- sh -c 'echo $(id -u) $(id -g)')"
+check "readOnlyRootFilesystem refuses writes" eval "! k exec features -- touch /newfile"
+check_eq "memory limit is the cgroup's" 67108864 "$(k exec features -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+check_eq "cpu limit is the cgroup's quota" 50000 "$(k exec features -- cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)"
+check_eq "env from configMap, secret, fieldRef, \$(VAR), envFrom prefix" \
+	"second s3cret features features-x second" \
+	"$(k exec features -- sh -c 'echo $GREETING $PASSWORD $MY_NAME $COMBINED $CFG_greeting')"
+check_eq "env status.podIP" "$(jp features '{.status.podIP}')" "$(k exec features -- sh -c 'echo $MY_IP')"
+check_eq "secret item with its mode" "s3cret 444" "$(k exec features -- sh -c 'cat /sec/pw; echo " $(stat -L -c %a /sec/pw)"' | tr -d '\n')"
+check_eq "downwardAPI labels" 'app="feat"
+tier="test"' "$(k exec features -- cat /info/labels)"
+check "emptyDir medium Memory is a tmpfs" eval "k exec features -- grep -q ' /mem tmpfs ' /proc/mounts"
+
+# restartPolicy decides the phase of pods whose containers end.
+for case in "once-ok Never 0" "once-fail Never 1" "onfailure OnFailure 0"; do
+	set -- $case
+	cat <<EOF | apply
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  restartPolicy: $2
+  containers: [{name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sh", "-c", "exit $3"]}]
+EOF
+done
+phase_is() { [ "$(jp "$1" '{.status.phase}')" = "$2" ]; }
+for case in "once-ok Succeeded" "once-fail Failed" "onfailure Succeeded"; do
+	set -- $case
+	if wait_for 30 phase_is "$1" "$2"; then ok "pod $1 ends $2"; else not_ok "pod $1 ends $2 (got $(jp "$1" '{.status.phase}'))"; fi
+done
+check_eq "a failed container reports its exit code" 1 "$(jp once-fail '{.status.containerStatuses[0].state.terminated.exitCode}')"
 
 # ---- bad input ----------------------------------------------------------------
 
@@ -288,5 +369,7 @@ check "... and exec still works" k exec hello -- true
 # ---- graceful deletion ----------------------------------------------------------
 
 check "kubectl delete pod waits for the agent to stop it" k delete pod hello --timeout=60s
-check "its container is gone" eval "! alive $pid"
-check "its directory is gone" test ! -e "$DATA/pods/$uid"
+# The API forgets the pod once the agent has stopped it; the agent then
+# removes what is left on disk.
+if wait_for 10 eval "! alive $pid"; then ok "its container is gone"; else not_ok "its container is gone"; fi
+if wait_for 10 test ! -e "$DATA/pods/$uid"; then ok "its directory is gone"; else not_ok "its directory is gone"; fi

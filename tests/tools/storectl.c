@@ -378,7 +378,15 @@ static int cmd_dqlite(int argc, char **argv)
 	int status = 0;
 	if (strcmp(cmd, "exec") == 0 && argc == 2) {
 		struct dq_result res;
-		rv = dq_exec_sql(c, argv[1], NULL, 0, &res);
+		/* A busy timeout, as sqlite3's shell would have one: mkd's own
+		 * writes (default namespaces at start-up) hold the database
+		 * for a moment. */
+		for (int tries = 0;; tries++) {
+			rv = dq_exec_sql(c, argv[1], NULL, 0, &res);
+			if (rv != MK_EBUSY || tries >= 100)
+				break;
+			usleep(20 * 1000);
+		}
 		if (rv == MK_OK)
 			printf("%" PRIu64 " %" PRIu64 "\n", res.last_insert_id, res.rows_affected);
 	} else if (strcmp(cmd, "query") == 0 && argc == 2) {
