@@ -70,20 +70,19 @@ int node_agent_exec_prepare(void *agent, const char *ns, const char *pod, const 
 	size_t k = 0;
 	if (argv == NULL)
 		goto oom;
-	argv[k++] = strdup(a->cfg.runtime);
-	argv[k++] = strdup("--root");
-	argv[k++] = strdup(a->runc_root);
-	argv[k++] = strdup("exec");
 	if (tty) {
-		argv[k++] = strdup("--tty");
-		argv[k++] = strdup("--console-socket");
-		argv[k++] = strdup(console_socket ? console_socket : "");
-		/* What a terminal program needs to draw; containerd sets the
-		 * same for exec with a tty. */
-		argv[k++] = strdup("--env");
-		argv[k++] = strdup("TERM=xterm");
+		/* runc gives a terminal's master away only when it detaches;
+		 * mk-shim's exec mode waits in its place (see core/shim). */
+		const char *v[] = { a->cfg.shim, "exec", "--runtime", a->cfg.runtime, "--root",
+				    a->runc_root, "--id", id, "--console-socket",
+				    console_socket ? console_socket : "", "--" };
+		for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+			argv[k++] = strdup(v[i]);
+	} else {
+		const char *v[] = { a->cfg.runtime, "--root", a->runc_root, "exec", id };
+		for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+			argv[k++] = strdup(v[i]);
 	}
-	argv[k++] = strdup(id);
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = strdup(cmd[i]);
 	for (size_t i = 0; i < k; i++)

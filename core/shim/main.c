@@ -29,6 +29,17 @@
  *
  * The shim ignores SIGINT, SIGTERM and SIGHUP: containers are stopped
  * through the runtime (`runc kill`), never by killing their shim.
+ *
+ *   mk-shim exec --runtime PATH --root DIR --id ID --console-socket SOCK
+ *           -- COMMAND [ARGS...]
+ *
+ * `kubectl exec -t`: runc hands a terminal's master over a console socket
+ * only when it detaches, and then nobody could learn the command's exit
+ * code.  In this mode the shim is the subreaper that `runc exec --detach`
+ * leaves the command to: it waits for it and exits with its status (128+N
+ * for a signal), so the API server sees the exit code as if runc had
+ * stayed.  stdin/stdout/stderr pass through (runc's own errors arrive on
+ * stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -326,9 +337,78 @@ static int supervise(int sigfd, int pipes[2], pid_t init_pid, struct log_writer 
 	return init_status;
 }
 
+static int exec_mode(int argc, char **argv)
+{
+	const char *runtime = NULL, *root = NULL, *id = NULL, *sock = NULL;
+	int i;
+
+	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
+		if (i + 1 >= argc)
+			usage_fail("%s needs a value", argv[i]);
+		if (strcmp(argv[i], "--runtime") == 0)
+			runtime = argv[i + 1];
+		else if (strcmp(argv[i], "--root") == 0)
+			root = argv[i + 1];
+		else if (strcmp(argv[i], "--id") == 0)
+			id = argv[i + 1];
+		else if (strcmp(argv[i], "--console-socket") == 0)
+			sock = argv[i + 1];
+		else
+			usage_fail("unknown flag %s", argv[i]);
+	}
+	if (!runtime || !root || !id || !sock || i + 1 >= argc)
+		usage_fail("exec needs --runtime, --root, --id, --console-socket and -- COMMAND");
+	char dir[] = "/tmp/mk-exec.XXXXXX", pid_file[64];
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "mk-shim: cannot make a temporary directory: %s\n", strerror(errno));
+		return 255;
+	}
+	snprintf(pid_file, sizeof pid_file, "%s/pid", dir);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	const char *args[256];
+	int n = 0;
+	const char *fixed[] = { runtime, "--root", root, "exec", "--detach", "--tty",
+				"--console-socket", sock, "--pid-file", pid_file, "--env",
+				"TERM=xterm", id };
+	for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++)
+		args[n++] = fixed[k];
+	for (i++; i < argc && n < 255; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	pid_t runc = fork();
+	if (runc == 0) {
+		execv(runtime, (char *const *)args);
+		_exit(127);
+	}
+	int st = 0;
+	while (runc > 0 && waitpid(runc, &st, 0) < 0 && errno == EINTR)
+		;
+	pid_t target = -1;
+	if (runc > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		target = read_pid(pid_file);
+	unlink(pid_file);
+	rmdir(dir);
+	if (target < 0)
+		return runc < 0 ? 255 : WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+	/* The command is ours now (subreaper); anything else that lands here
+	 * is reaped and forgotten. */
+	for (;;) {
+		pid_t p = waitpid(-1, &st, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			return 255;
+		if (p == target)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_args a;
+
+	if (argc > 1 && strcmp(argv[1], "exec") == 0)
+		return exec_mode(argc, argv);
 	struct log_writer w;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	char pid_file[4200], msg[2048];

@@ -18,7 +18,8 @@ export HOME=$TMP/home
 mkdir -p "$HOME"
 
 pick_port PORT 21400 21449 || exit 1
-pick_port REG_PORT 21450 21499 || exit 1
+pick_port REG_PORT 21450 21489 || exit 1
+pick_port HOST_PORT 21490 21499 || exit 1
 DATA=$(data_of node)
 KCFG=$DATA/credentials/client.config
 
@@ -98,6 +99,14 @@ check_eq "kubectl exec returns the command's output" hello "$(k exec hello -- ca
 k exec hello -- sh -c 'exit 3' >/dev/null 2>&1
 check_eq "kubectl exec returns the command's exit code" 3 "$?"
 check_eq "kubectl exec with stdin" "piped" "$(echo piped | k exec -i hello -- cat)"
+# Interactive: kubectl exec -it under a pseudo-terminal (script(1)).
+tty_out=$(printf 'echo in-a-tty; tty; exit 7\n' | timeout 30 script -qec "kubectl --kubeconfig $KCFG exec -it hello -- sh" /dev/null 2>&1)
+tty_rc=$?
+case "$tty_out" in
+*in-a-tty*/dev/pts/*) ok "kubectl exec -it gives the command a terminal" ;;
+*) not_ok "kubectl exec -it gives the command a terminal"; note "$tty_out" ;;
+esac
+check_eq "kubectl exec -it returns the exit code" 7 "$tty_rc"
 check "Events tell Pulled, Created, Started" eval \
 	"k get events --field-selector involvedObject.name=hello -o jsonpath='{.items[*].reason}' | grep -q Started"
 
@@ -132,6 +141,7 @@ spec:
     image: $IMAGE
     imagePullPolicy: Never
     command: ["sh", "-c", "mkdir -p /www; echo ok > /www/index.html; exec httpd -f -p 8080 -h /www"]
+    ports: [{containerPort: 8080, hostPort: $HOST_PORT}]
     readinessProbe:
       httpGet: {path: /index.html, port: 8080}
       periodSeconds: 1
@@ -197,6 +207,8 @@ pip=$(jp probes '{.status.podIP}')
 k exec probes -c ready -- sh -c 'echo pong > /www/index.html'
 check_eq "pod-to-pod traffic works (wget from one pod to another's httpd)" pong \
 	"$(k exec hello -- wget -qO- "http://$pip:8080/index.html" 2>&1)"
+check_eq "a hostPort reaches the pod from the host (portmap)" pong \
+	"$(curl -s --max-time 5 "http://127.0.0.1:$HOST_PORT/index.html")"
 hostip=$(ip -4 addr show "$BRIDGE" | awk '/inet /{print $2}' | cut -d/ -f1)
 check "pod reaches the host (its bridge address $hostip)" k exec hello -- ping -c1 -W2 "$hostip"
 
