@@ -108,6 +108,7 @@ FUZZ_LIB_SRC_fuzz_wire     := core/store/dq_wire.c core/base/buf.c
 FUZZ_LIB_SRC_fuzz_patch    := $(wildcard core/api/patch*.c) core/base/buf.c core/base/err.c
 FUZZ_LIB_SRC_fuzz_selector := $(wildcard core/api/selector_*.c) core/api/object.c core/base/buf.c core/base/err.c
 FUZZ_LIB_SRC_fuzz_query    := core/api/query.c core/api/object.c
+FUZZ_LIB_SRC_fuzz_cri_log  := core/api/pod_log_cri.c
 FUZZ_LIB_SRC_fuzz_websocket := core/http/websocket_frame.c core/base/buf.c core/base/err.c
 FUZZ_LIBS := $(shell pkg-config --cflags --libs jansson libuv openssl 2>/dev/null) -lm
 .SECONDEXPANSION:

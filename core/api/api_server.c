@@ -13,6 +13,7 @@
 #include "../store/store.h"
 #include "api_internal.h"
 #include "pod_exec.h"
+#include "pod_log.h"
 #include "table.h"
 
 static bool is_health_path(const char *p)
@@ -143,6 +144,10 @@ static void start_call(struct api_server *s, struct http_exchange *x, struct api
 		return;
 	}
 	if (api_pod_exec_take(c)) { /* exec/attach: pod_exec.c answers or streams */
+		call_free(c);
+		return;
+	}
+	if (api_pod_log_take(c)) { /* pods/NAME/log: pod_log.c answers or streams */
 		call_free(c);
 		return;
 	}

@@ -84,7 +84,7 @@ int cri_record_parse(const char *line, size_t len, struct cri_record *r, const c
  * its head: what tail counting needs.  Malformed lines say false. */
 bool cri_line_ends_line(const char *head, size_t len);
 
-/* --- a container instance's log (pod_log_reader.c) ----------------------- */
+/* --- a container instance's log (pod_log_reader.c, pod_log_tail.c) ------- */
 
 struct cri_read_options {
 	bool timestamps;
@@ -125,5 +125,14 @@ int cri_reader_finish(struct cri_reader *r, struct mk_buf *out);
 /* Records skipped because they did not parse. */
 uint64_t cri_reader_skipped(const struct cri_reader *r);
 void cri_reader_close(struct cri_reader *r);
+
+/* Where the output of a log starts, given its files oldest first (open
+ * descriptors, read with pread only): right after the record that ends the
+ * line before the last o->tail_lines lines (tail_lines < 0: at the start),
+ * then past whole files whose last record is older than o->since.  Reads
+ * backwards from the end, so that a short tail of a long log reads a block
+ * or two.  0 and *file, *off; MK_EIO. */
+int cri_log_start(const int *fds, int n, const struct cri_read_options *o, int *file,
+		  int64_t *off);
 
 #endif

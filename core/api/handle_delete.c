@@ -1,6 +1,15 @@
 /*
  * DELETE and DELETECOLLECTION (worker threads): preconditions, finalizers
- * and deletionTimestamp, namespaces that empty themselves before they go.
+ * and deletionTimestamp, namespaces that empty themselves before they go,
+ * and graceful deletion of pods.
+ *
+ * A pod bound to a node and not finished is not removed by a DELETE with a
+ * grace period: it gets deletionTimestamp = now + grace and
+ * deletionGracePeriodSeconds = grace (watchers see MODIFIED), and the node
+ * agent deletes it with grace 0 once its containers are stopped (DELETED).
+ * A later DELETE may only shorten the grace period; grace 0 (kubectl
+ * --force --grace-period=0) removes it at once.  This is kube-apiserver's
+ * rest.BeforeDelete with the pod strategy's CheckGracefulDelete.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +18,7 @@
 #include "../base/err.h"
 #include "../store/store.h"
 #include "api_internal.h"
+#include "cri_log.h"
 #include "object.h"
 #include "selector.h"
 
@@ -16,7 +26,8 @@
 
 struct delete_options {
 	const char *propagation; /* Background (default), Foreground, Orphan */
-	int64_t grace;           /* -1: not given */
+	bool grace_given;
+	int64_t grace;           /* gracePeriodSeconds when given, else -1 */
 	const char *pre_uid;
 	const char *pre_rv;
 	bool dry_run;
@@ -50,11 +61,18 @@ static int read_options(struct api_call *c, json_t **body, struct delete_options
 		return MK_EINVAL;
 	}
 	const json_t *g = json_object_get(b, "gracePeriodSeconds");
-	if (json_is_integer(g))
+	const char *gq = api_query_get(&c->query, "gracePeriodSeconds");
+	if (json_is_integer(g)) {
 		o->grace = json_integer_value(g);
-	else if (api_query_int(&c->query, "gracePeriodSeconds", -1, &o->grace) != MK_OK) {
+		o->grace_given = true;
+	} else if (g != NULL && !json_is_null(g)) {
 		api_fail(c, 400, "BadRequest", "gracePeriodSeconds must be an integer");
 		return MK_EINVAL;
+	} else if (api_query_int(&c->query, "gracePeriodSeconds", -1, &o->grace) != MK_OK) {
+		api_fail(c, 400, "BadRequest", "gracePeriodSeconds must be an integer");
+		return MK_EINVAL;
+	} else {
+		o->grace_given = gq != NULL && gq[0] != '\0';
 	}
 	const json_t *pre = json_object_get(b, "preconditions");
 	o->pre_uid = json_string_value(json_object_get(pre, "uid"));
@@ -63,6 +81,74 @@ static int read_options(struct api_call *c, json_t **body, struct delete_options
 	o->dry_run = (json_is_array(dr) && json_array_size(dr) > 0) ||
 		     strcmp(api_query_get(&c->query, "dryRun") ?: "", "All") == 0;
 	return MK_OK;
+}
+
+/* --- graceful deletion of pods ------------------------------------------------ */
+
+enum grace_action {
+	GRACE_NONE,    /* no grace period: delete now, unless finalizers hold it */
+	GRACE_PENDING, /* being deleted gracefully already: nothing changes */
+	GRACE_MARK,    /* set deletionTimestamp and deletionGracePeriodSeconds */
+};
+
+static bool is_pod(const struct api_resource *r)
+{
+	return !r->custom && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0;
+}
+
+/* CheckGracefulDelete: the request's grace period, else the pod's
+ * terminationGracePeriodSeconds; none for a pod no node runs or that
+ * finished; a negative one means 1 s. */
+static int64_t pod_grace_period(const json_t *pod, const struct delete_options *o)
+{
+	int64_t period = 0;
+	const json_t *tgps = object_at(pod, "spec.terminationGracePeriodSeconds");
+	if (o->grace_given)
+		period = o->grace;
+	else if (json_is_integer(tgps))
+		period = json_integer_value(tgps);
+	const char *node = object_str(pod, "spec.nodeName");
+	const char *phase = object_str(pod, "status.phase");
+	if (node == NULL || node[0] == '\0')
+		period = 0;
+	if (phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
+		period = 0;
+	return period < 0 ? 1 : period;
+}
+
+/* What a DELETE does to `pod` as far as its grace period goes (BeforeDelete);
+ * GRACE_MARK fills the new deletionTimestamp and grace period. */
+static enum grace_action pod_grace(const json_t *pod, const struct delete_options *o, int64_t now,
+				   int64_t *mark_at, int64_t *period)
+{
+	const char *ts = object_str(pod, "metadata.deletionTimestamp");
+	if (ts == NULL) {
+		*period = pod_grace_period(pod, o);
+		*mark_at = now + *period;
+		return *period > 0 ? GRACE_MARK : GRACE_NONE;
+	}
+	/* A graceful deletion is under way: only a shorter grace period
+	 * changes it (and 0 ends it). */
+	int64_t cur = json_integer_value(object_at(pod, "metadata.deletionGracePeriodSeconds"));
+	if (cur <= 0)
+		return GRACE_NONE;
+	if (!o->grace_given)
+		return GRACE_PENDING;
+	int64_t p = o->grace < 0 ? 1 : o->grace;
+	if (p >= cur)
+		return GRACE_PENDING;
+	struct cri_time when;
+	int64_t at = cri_time_parse(ts, strlen(ts), &when) == MK_OK ? when.sec - cur + p : now;
+	if (at < now) {
+		/* The grace period is over already: a graceful request stays
+		 * graceful with the least period, someone else deletes. */
+		at = now;
+		if (p != 0)
+			p = 1;
+	}
+	*mark_at = at;
+	*period = p;
+	return GRACE_MARK;
 }
 
 /* Deletes `name`: 0 and the answer (the object as it was or now is), or an
@@ -95,15 +181,27 @@ static int delete_one(struct api_call *c, const char *name, const struct delete_
 		json_t *fins = json_object_get(meta, "finalizers");
 		/* Foreground: the owner stays, marked, until its dependents
 		 * are gone (the background work then removes it). */
-		bool foreground = strcmp(o->propagation, "Foreground") == 0 && !is_namespace;
-		if (foreground && json_object_get(meta, "deletionTimestamp") == NULL) {
+		bool foreground = strcmp(o->propagation, "Foreground") == 0 && !is_namespace &&
+				  json_object_get(meta, "deletionTimestamp") == NULL;
+		if (foreground) {
 			if (!json_is_array(fins)) {
 				fins = json_array();
 				json_object_set_new(meta, "finalizers", fins);
 			}
 			json_array_append_new(fins, json_string("foregroundDeletion"));
 		}
-		bool graceful = json_array_size(fins) > 0 || is_namespace;
+		int64_t mark_at = 0, period = 0;
+		enum grace_action ga = is_pod(c->res) ? pod_grace(obj, o, object_now(), &mark_at,
+								  &period)
+						      : GRACE_NONE;
+		if (ga == GRACE_PENDING) {
+			api_answer_object(c, 200, obj);
+			return MK_OK;
+		}
+		/* Grace cut to 0: the pod goes now unless finalizers hold it. */
+		if (ga == GRACE_MARK && period == 0 && json_array_size(fins) == 0)
+			ga = GRACE_NONE;
+		bool graceful = json_array_size(fins) > 0 || is_namespace || ga == GRACE_MARK;
 		if (!graceful) {
 			if (o->dry_run) {
 				api_answer_object(c, 200, obj);
@@ -128,16 +226,30 @@ static int delete_one(struct api_call *c, const char *name, const struct delete_
 			api_answer_object(c, 200, obj);
 			return MK_OK;
 		}
-		/* Finalizers (or a namespace's content) hold it: mark it. */
-		if (json_object_get(meta, "deletionTimestamp") != NULL) {
+		/* Finalizers (or a namespace's content, or a pod's grace
+		 * period) hold it: mark it. */
+		int answer = ga == GRACE_MARK ? 200 : 202;
+		if (ga != GRACE_MARK && json_object_get(meta, "deletionTimestamp") != NULL) {
 			api_answer_object(c, 202, obj); /* already being deleted */
 			return MK_OK;
 		}
 		char ts[32];
-		object_timestamp(ts, object_now());
+		if (ga == GRACE_MARK) {
+			/* The first mark bumps the generation, as upstream. */
+			json_t *gen = json_object_get(meta, "generation");
+			if (json_object_get(meta, "deletionTimestamp") == NULL &&
+			    json_is_integer(gen) && json_integer_value(gen) > 0)
+				json_object_set_new(meta, "generation",
+						    json_integer(json_integer_value(gen) + 1));
+		} else {
+			/* Held by finalizers: marked as deleting now, grace 0,
+			 * so that the last finalizer gone removes it. */
+			mark_at = object_now();
+			period = 0;
+		}
+		object_timestamp(ts, mark_at);
 		json_object_set_new(meta, "deletionTimestamp", json_string(ts));
-		json_object_set_new(meta, "deletionGracePeriodSeconds",
-				    json_integer(o->grace >= 0 ? o->grace : 0));
+		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(period));
 		if (is_namespace) {
 			json_t *status = json_object_get(obj, "status");
 			if (!json_is_object(status)) {
@@ -147,7 +259,7 @@ static int delete_one(struct api_call *c, const char *name, const struct delete_
 			json_object_set_new(status, "phase", json_string("Terminating"));
 		}
 		if (o->dry_run) {
-			api_answer_object(c, 202, obj);
+			api_answer_object(c, answer, obj);
 			return MK_OK;
 		}
 		size_t len;
@@ -169,7 +281,7 @@ static int delete_one(struct api_call *c, const char *name, const struct delete_
 			api_background_kick(c->srv);
 		if (foreground)
 			api_background_deleted(c->srv, c->res, obj, GC_FOREGROUND, key);
-		api_answer_object(c, 202, obj);
+		api_answer_object(c, answer, obj);
 		return MK_OK;
 	}
 	api_fail_store(c, MK_ECONFLICT);

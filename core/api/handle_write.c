@@ -245,9 +245,16 @@ static int commit(struct api_call *c, json_t *old, int64_t old_rev, json_t *obj)
 	char key[STORE_MAX_KEY + 1];
 	api_object_key(c, c->ns, c->name, key, sizeof key);
 	json_t *meta = object_meta(obj);
-	/* The last finalizer gone from an object being deleted: it goes. */
+	/* The last finalizer gone from an object being deleted: it goes.  Not
+	 * a pod in its grace period (deletionGracePeriodSeconds > 0): the node
+	 * agent deletes it once its containers stopped, and updates it until
+	 * then (kube-apiserver's shouldDeleteDuringUpdate). */
+	const json_t *old_meta = json_object_get(old, "metadata");
 	if (json_object_get(meta, "deletionTimestamp") != NULL &&
-	    json_array_size(json_object_get(meta, "finalizers")) == 0 && !dry_run(c)) {
+	    json_array_size(json_object_get(meta, "finalizers")) == 0 &&
+	    json_array_size(json_object_get(old_meta, "finalizers")) > 0 &&
+	    json_integer_value(json_object_get(old_meta, "deletionGracePeriodSeconds")) == 0 &&
+	    !dry_run(c)) {
 		int64_t rev;
 		int rv = store_delete(c->store, key, old_rev, &rev);
 		if (rv != MK_OK) {

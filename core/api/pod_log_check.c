@@ -91,8 +91,9 @@ static json_t *invalid_status(struct invalid *v, const char *pod)
 {
 	char msg[1024];
 	size_t n = json_array_size(v->causes);
-	snprintf(msg, sizeof msg, "PodLogOptions \"%s\" is invalid: %s%.*s%s", pod, n > 1 ? "[" : "",
-		 (int)v->text.len, (const char *)v->text.data, n > 1 ? "]" : "");
+	/* One error as it is, several as Go prints an aggregate: [a, b]. */
+	snprintf(msg, sizeof msg, "PodLogOptions \"%s\" is invalid: %s%.*s%s", pod,
+		 n > 1 ? "[" : "", (int)v->text.len, (const char *)v->text.data, n > 1 ? "]" : "");
 	json_t *st = api_status(422, "Invalid", msg);
 	json_object_set_new(st, "details", json_pack("{s:s, s:s, s:O}", "name", pod, "kind",
 						     "PodLogOptions", "causes", v->causes));
@@ -132,8 +133,8 @@ int pod_log_options_parse(const struct api_query *q, const char *pod, const stru
 	struct invalid v = {json_array(), MK_BUF_INIT};
 	char detail[160];
 	if (has_tail && tail < 0) {
-		snprintf(detail, sizeof detail, "Invalid value: %lld: must be greater than or equal "
-			 "to 0", (long long)tail);
+		snprintf(detail, sizeof detail,
+			 "Invalid value: %lld: must be greater than or equal to 0", (long long)tail);
 		invalid_add(&v, "FieldValueInvalid", "tailLines", detail);
 	}
 	if (has_limit && limit < 1) {
@@ -142,8 +143,8 @@ int pod_log_options_parse(const struct api_query *q, const char *pod, const stru
 		invalid_add(&v, "FieldValueInvalid", "limitBytes", detail);
 	}
 	if (has_since_s && has_since_t) {
-		invalid_add(&v, "FieldValueForbidden", "",
-			    "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified");
+		invalid_add(&v, "FieldValueForbidden", "", "Forbidden: at most one of `sinceTime` "
+			    "or `sinceSeconds` may be specified");
 	} else if (has_since_s && since_s < 1) {
 		snprintf(detail, sizeof detail, "Invalid value: %lld: must be greater than 0",
 			 (long long)since_s);
@@ -231,7 +232,8 @@ static int pick_container(const json_t *spec, const char *name, const char *cont
 		json_array_foreach(json_object_get(spec, spec_lists[k]), i, c) {
 			const char *cn = json_string_value(json_object_get(c, "name"));
 			if (n >= 0 && (size_t)n < len)
-				n += snprintf(errmsg + n, len - (size_t)n, "%s%s", sep, cn ? cn : "");
+				n += snprintf(errmsg + n, len - (size_t)n, "%s%s", sep,
+					      cn ? cn : "");
 			sep = " ";
 		}
 	}

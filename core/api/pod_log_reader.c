@@ -1,7 +1,8 @@
 /*
  * A container instance's log, N.log and its rotated files read as one
- * (see cri_log.h): positioning (tail, since), joining partial records,
- * output limits, and following N.log across rotations.
+ * (see cri_log.h): joining partial records, `since`, output limits, and
+ * following N.log across rotations.  Where reading starts (tail, and
+ * rotated files that end before `since`) is pod_log_tail.c's.
  *
  * Every file is opened when the reader is, newest name first, so that a
  * rotation racing with the opening shows up as the same file under two
@@ -21,8 +22,6 @@
 
 #define MAX_FILES (CRI_MAX_ROTATED + 2)
 #define BLOCK (64 * 1024)
-/* Enough of a line to read its timestamp, stream and tag. */
-#define HEAD 128
 
 struct src {
 	int fd;
@@ -85,7 +84,10 @@ static int emit(struct cri_reader *r, struct mk_buf *out, int s, const char *tai
 	return rv;
 }
 
-static int handle_line(struct cri_reader *r, struct mk_buf *out, const char *line, size_t len)
+/* One record; `ended`: it had its newline (the last bytes of a file that
+ * will not grow may lack it, and then so does their output, as kubelet's). */
+static int handle_line(struct cri_reader *r, struct mk_buf *out, const char *line, size_t len,
+		       bool ended)
 {
 	struct cri_record rec;
 	const char *why;
@@ -105,7 +107,7 @@ static int handle_line(struct cri_reader *r, struct mk_buf *out, const char *lin
 	if (r->line_dropped[s])
 		return MK_OK;
 	if (!rec.partial)
-		return emit(r, out, s, rec.content, rec.len, true);
+		return emit(r, out, s, rec.content, rec.len, ended);
 	if (mk_buf_append(&r->pending[s], rec.content, rec.len) != MK_OK)
 		return MK_ENOMEM;
 	/* A line without end must not hold unbounded memory: what we have
@@ -151,133 +153,6 @@ static void add_newest(struct cri_reader *r, const struct src *f)
 		r->cur = 0;
 	}
 	r->files[r->n++] = *f;
-}
-
-/* Calls fn for each complete line of fd[0, size), last first, with the
- * line's first bytes, until fn returns true; returns that line's end
- * (the offset after its "\n"), or -1 if fn never did, or -2 on error. */
-typedef bool (*line_fn)(void *arg, const char *head, size_t len);
-
-static off_t scan_back(int fd, off_t size, line_fn fn, void *arg)
-{
-	static const size_t head_max = HEAD;
-	char *blk = malloc(BLOCK);
-	if (blk == NULL)
-		return -2;
-	off_t hi = size, line_end = -1, found = -1;
-	while (found == -1) {
-		off_t lo = hi > BLOCK ? hi - BLOCK : 0;
-		size_t got = 0;
-		if (hi > lo) {
-			ssize_t n = pread(fd, blk, (size_t)(hi - lo), lo);
-			if (n != hi - lo) {
-				found = -2;
-				break;
-			}
-			got = (size_t)n;
-		}
-		/* Newlines in this block, last first; at the file's start, the
-		 * first line begins at offset 0 (a virtual newline at -1). */
-		for (off_t i = (off_t)got - 1; i >= (lo == 0 ? -1 : 0); i--) {
-			if (i >= 0 && blk[i] != '\n')
-				continue;
-			off_t q = lo + i; /* the newline before the line [q+1, line_end] */
-			if (line_end >= 0) {
-				off_t ls = q + 1;
-				size_t hl = (size_t)(line_end - ls) < head_max ? (size_t)(line_end - ls)
-										 : head_max;
-				char head[HEAD];
-				const char *h = blk + (ls - lo);
-				if (ls + (off_t)hl > lo + (off_t)got) {
-					if (pread(fd, head, hl, ls) != (ssize_t)hl) {
-						found = -2;
-						break;
-					}
-					h = head;
-				}
-				if (fn(arg, h, hl)) {
-					found = line_end + 1;
-					break;
-				}
-			}
-			line_end = q;
-		}
-		if (lo == 0)
-			break;
-		hi = lo;
-	}
-	free(blk);
-	return found;
-}
-
-struct tail_count {
-	int64_t want, seen;
-};
-
-static bool count_line(void *arg, const char *head, size_t len)
-{
-	struct tail_count *t = arg;
-	if (cri_line_ends_line(head, len))
-		t->seen++;
-	return t->seen == t->want;
-}
-
-struct last_time {
-	struct cri_time t;
-};
-
-static bool record_time(void *arg, const char *head, size_t len)
-{
-	struct last_time *lt = arg;
-	struct cri_record rec;
-	const char *why;
-	if (cri_record_parse(head, len, &rec, &why) != MK_OK)
-		return false;
-	lt->t = rec.time;
-	return true;
-}
-
-static off_t file_size(int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 ? st.st_size : -1;
-}
-
-/* Where reading starts: the first line of the last tail_lines (right after
- * the record that ends the line before them), then past rotated files
- * that end before `since`. */
-static int position(struct cri_reader *r, int *file, off_t *off)
-{
-	*file = 0;
-	*off = 0;
-	if (r->o.tail_lines >= 0) {
-		struct tail_count tc = {r->o.tail_lines + 1, 0};
-		for (int i = r->n - 1; i >= 0; i--) {
-			off_t size = file_size(r->files[i].fd);
-			off_t at = size < 0 ? -2 : scan_back(r->files[i].fd, size, count_line, &tc);
-			if (at == -2)
-				return MK_EIO;
-			if (at >= 0) {
-				*file = i;
-				*off = at;
-				break;
-			}
-		}
-	}
-	if (r->o.has_since) {
-		while (*file < r->n - 1) {
-			struct last_time lt;
-			off_t size = file_size(r->files[*file].fd);
-			off_t at = size < 0 ? -2 : scan_back(r->files[*file].fd, size, record_time, &lt);
-			if (at == -2)
-				return MK_EIO;
-			if (at >= 0 && cri_time_cmp(&lt.t, &r->o.since) >= 0)
-				break;
-			++*file; /* everything in it is older */
-			*off = 0;
-		}
-	}
-	return MK_OK;
 }
 
 int cri_reader_open(const char *path, const struct cri_read_options *o, struct cri_reader **out,
@@ -328,9 +203,11 @@ int cri_reader_open(const char *path, const struct cri_read_options *o, struct c
 		r->files[i] = found[n - 1 - i];
 	r->n = n;
 	n = 0;
-	int file;
-	off_t off;
-	if ((rv = position(r, &file, &off)) != MK_OK) {
+	int file, fds[MAX_FILES];
+	int64_t off;
+	for (int i = 0; i < r->n; i++)
+		fds[i] = r->files[i].fd;
+	if ((rv = cri_log_start(fds, r->n, &r->o, &file, &off)) != MK_OK) {
 		snprintf(errmsg, len, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -339,7 +216,7 @@ int cri_reader_open(const char *path, const struct cri_read_options *o, struct c
 		r->files[i].fd = -1;
 	}
 	r->cur = file;
-	if (r->n > 0 && lseek(r->files[file].fd, off, SEEK_SET) < 0) {
+	if (r->n > 0 && lseek(r->files[file].fd, (off_t)off, SEEK_SET) < 0) {
 		rv = MK_EIO;
 		snprintf(errmsg, len, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
@@ -389,7 +266,7 @@ static int flush_leftover(struct cri_reader *r, struct mk_buf *out)
 {
 	int rv = MK_OK;
 	if (!r->skipping && r->end > r->start)
-		rv = handle_line(r, out, r->buf + r->start, r->end - r->start);
+		rv = handle_line(r, out, r->buf + r->start, r->end - r->start, false);
 	r->start = r->end = 0;
 	r->skipping = false;
 	return rv;
@@ -427,7 +304,7 @@ int cri_reader_read(struct cri_reader *r, struct mk_buf *out, size_t max)
 			if (r->skipping)
 				r->skipping = false;
 			else
-				rv = handle_line(r, out, r->buf + r->start, n);
+				rv = handle_line(r, out, r->buf + r->start, n, true);
 			r->start += n + 1;
 			if (rv != MK_OK)
 				return rv;

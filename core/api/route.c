@@ -10,6 +10,7 @@
 #include "../base/err.h"
 #include "api_internal.h"
 #include "pod_exec.h"
+#include "pod_log.h"
 
 #define MAX_SEGMENTS 10
 
@@ -116,6 +117,11 @@ int api_route(struct api_call *c)
 	/* pods/NAME/exec and /attach: pod_exec.c takes them after routing. */
 	if (sub != NULL && pod_exec_subresource(r, sub)) {
 		rv = pod_exec_route(c, ns, name, sub);
+		goto out;
+	}
+	/* pods/NAME/log: pod_log.c takes it after routing. */
+	if (sub != NULL && pod_log_subresource(r, sub)) {
+		rv = pod_log_route(c, ns, name);
 		goto out;
 	}
 	if (sub != NULL && !sub_allowed(r, sub)) {

@@ -195,6 +195,11 @@ int http_stream_write(struct http_exchange *x, const void *data, size_t len)
 	return rv;
 }
 
+size_t http_stream_backlog(const struct http_exchange *x)
+{
+	return x->conn != NULL && !x->conn->closed ? x->conn->backlog : 0;
+}
+
 void http_stream_end(struct http_exchange *x)
 {
 	struct conn *c = x->conn;

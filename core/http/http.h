@@ -122,6 +122,10 @@ int http_stream_start(struct http_exchange *x, int status, const char *content_t
 		      const struct http_header *extra, size_t n_extra);
 int http_stream_write(struct http_exchange *x, const void *data, size_t len);
 void http_stream_end(struct http_exchange *x);
+/* Bytes of the answer queued for the client but not written yet (0 once the
+ * client is gone): a handler that streams a lot pauses while this is high
+ * instead of running into max_backlog_bytes. */
+size_t http_stream_backlog(const struct http_exchange *x);
 
 const char *http_status_text(int status);
 

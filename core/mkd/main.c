@@ -414,7 +414,8 @@ static int start_api(struct daemon *d, char *errmsg, size_t len)
 	struct api_config ac = {.bind_address = d->opt.api_bind, .port = d->opt.api_port,
 				.cert_file = cert, .key_file = key, .client_ca_file = ca,
 				.token_file = tokens, .node_name = host, .node_address = d->opt.ip,
-				.datastore_members = members_json, .datastore_arg = d};
+				.datastore_members = members_json, .datastore_arg = d,
+				.data_dir = d->opt.data_dir};
 	return api_server_start(&d->loop, &ac, &d->api, errmsg, len);
 }
 

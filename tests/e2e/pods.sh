@@ -272,6 +272,54 @@ check_eq "downwardAPI labels" 'app="feat"
 tier="test"' "$(k exec features -- cat /info/labels)"
 check "emptyDir medium Memory is a tmpfs" eval "k exec features -- grep -q ' /mem tmpfs ' /proc/mounts"
 
+# A claim bound to a hostPath PersistentVolume; tcpSocket and startup probes;
+# capabilities dropped.
+mkdir -p "$TMP/pv"
+echo from-the-pv >"$TMP/pv/hello"
+cat <<EOF | apply
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-e2e}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: $TMP/pv, type: Directory}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  volumeName: pv-e2e
+  storageClassName: ""
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: storage}
+spec:
+  volumes: [{name: data, persistentVolumeClaim: {claimName: claim}}]
+  containers:
+  - name: main
+    image: $IMAGE
+    imagePullPolicy: Never
+    command: ["sh", "-c", "sleep 1; exec nc -ll -p 9000 -e cat"]
+    securityContext: {capabilities: {drop: [ALL]}}
+    volumeMounts: [{name: data, mountPath: /data}]
+    startupProbe:
+      exec: {command: ["test", "-f", "/data/hello"]}
+      periodSeconds: 1
+    readinessProbe:
+      tcpSocket: {port: 9000}
+      periodSeconds: 1
+EOF
+if wait_for 30 ready storage; then ok "startup then tcpSocket readiness make the pod Ready"; else not_ok "startup/tcpSocket probes"; k describe pod storage | note; fi
+check_eq "a PVC bound to a hostPath PV is mounted" from-the-pv "$(k exec storage -- cat /data/hello)"
+check_eq "capabilities drop ALL leaves none" 0000000000000000 \
+	"$(k exec storage -- awk '/^CapEff/ {print $2}' /proc/1/status)"
+check "the default capability set is not empty" eval \
+	"[ \"\$(k exec hello -- awk '/^CapEff/ {print \$2}' /proc/1/status)\" != 0000000000000000 ]"
+
 # restartPolicy decides the phase of pods whose containers end.
 for case in "once-ok Never 0" "once-fail Never 1" "onfailure OnFailure 0"; do
 	set -- $case
