@@ -14,7 +14,8 @@
 #     mkd_lifecycle 21000-21099, interop_go_dqlite 22000-22099,
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
 #     bad_input 25000-25099, kubectl_api 21100-21199, python_api 21200-21299,
-#     api_bad_input 21300-21399, pods 21400-21499, cli 25100-25199; each mkd's API port is
+#     api_bad_input 21300-21399, pods 21400-21499, pod_logs_api 21500-21599,
+#     cli 25100-25199, images 25200-25299; each mkd's API port is
 #     its dqlite port + 5000 (api_port_for).
 
 # Variables set here are used by the scripts that source this file.
