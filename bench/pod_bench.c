@@ -141,100 +141,136 @@ static double wait_running(struct bench *b, int idx, double deadline_ms)
 
 /* ---- the floor: bare runc ---------------------------------------------- */
 
-static int bare_runc(struct bench *b, double *samples, int n)
-{
-	struct image_store *st = NULL;
-	struct image_info *img = NULL;
-	char err[512], base[PATH_MAX], opts[4096], root[PATH_MAX], bundle[PATH_MAX];
-	int rv = -1;
+/* What a floor run needs: the image's layers and the OCI config mk wrote
+ * for a pod of the same spec, so that runc starts exactly the container mk
+ * starts (mounts, capabilities, cgroup, rlimits), minus mk's own work. */
+struct floor {
+	struct image_store *store;
+	struct image_info *img;
+	json_t *config;
+	char base[PATH_MAX];
+	int n;
+};
 
-	if (image_store_open(b->data_dir, &st, err, sizeof err) != MK_OK ||
-	    image_resolve(st, b->image, &img, err, sizeof err) != MK_OK) {
+static int floor_open(struct bench *b, struct floor *f, const char *pod_uid)
+{
+	char err[512], path[PATH_MAX];
+
+	memset(f, 0, sizeof *f);
+	if (image_store_open(b->data_dir, &f->store, err, sizeof err) != MK_OK ||
+	    image_resolve(f->store, b->image, &f->img, err, sizeof err) != MK_OK) {
 		fprintf(stderr, "pod-bench: %s\n", err);
-		goto out;
+		return -1;
 	}
-	snprintf(base, sizeof base, "/tmp/mk-pod-bench.%d", (int)getpid());
-	snprintf(root, sizeof root, "%s/runc", base);
-	snprintf(bundle, sizeof bundle, "%s/bundle", base);
-	mkdir(base, 0700);
-	mkdir(root, 0700);
-	mkdir(bundle, 0700);
-	for (int i = 0; i < n; i++) {
-		char dir[PATH_MAX + 32], rootfs[PATH_MAX + 64], up[PATH_MAX + 64], wk[PATH_MAX + 64];
-		char id[64], cfg[PATH_MAX + 64];
-		snprintf(dir, sizeof dir, "%s/%d", bundle, i);
-		snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
-		snprintf(up, sizeof up, "%s/upper", dir);
-		snprintf(wk, sizeof wk, "%s/work", dir);
-		mkdir(dir, 0700);
-		mkdir(rootfs, 0755);
-		mkdir(up, 0755);
-		mkdir(wk, 0700);
-		size_t k = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
-		for (size_t l = 0; l < img->n_layers; l++)
-			k += (size_t)snprintf(opts + k, sizeof opts - k, "%s%s", l ? ":" : "",
-					      img->layer_dirs[l]);
-		snprintf(opts + k, sizeof opts - k, ",upperdir=%s,workdir=%s", up, wk);
-		if (mount("overlay", rootfs, "overlay", 0, opts) != 0) {
-			fprintf(stderr, "pod-bench: overlay: %s\n", strerror(errno));
-			goto out;
-		}
-		/* The same process, namespaces and mounts a pod container gets,
-		 * minus what only the agent adds (network, hosts files). */
-		json_t *spec = json_pack(
-			"{s:s, s:{s:b, s:{s:i, s:i}, s:[s, s], s:[s], s:s}, s:{s:s}, s:s,"
-			" s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}],"
-			" s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
-			"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0,
-			"args", "sleep", "3600", "env", "PATH=/bin:/usr/bin", "cwd", "/", "root",
-			"path", rootfs, "hostname", "bench", "mounts", "destination", "/proc", "type",
-			"proc", "source", "proc", "destination", "/dev", "type", "tmpfs", "source",
-			"tmpfs", "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts",
-			"type", "mount", "type", "network");
-		snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-		json_dump_file(spec, cfg, 0);
-		json_decref(spec);
-		snprintf(id, sizeof id, "bench-%d-%d", (int)getpid(), i);
-		double t0 = now_ms();
-		pid_t pid = fork();
-		if (pid == 0) {
-			int devnull = open("/dev/null", O_RDWR);
-			dup2(devnull, 0);
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-			execl(b->runtime, b->runtime, "--root", root, "run", "-d", "--bundle", dir, id,
-			      (char *)NULL);
-			_exit(127);
-		}
-		int status;
-		waitpid(pid, &status, 0);
-		samples[i] = now_ms() - t0;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "pod-bench: runc run failed\n");
-			goto out;
-		}
-		pid = fork();
-		if (pid == 0) {
-			execl(b->runtime, b->runtime, "--root", root, "delete", "--force", id,
-			      (char *)NULL);
-			_exit(127);
-		}
-		waitpid(pid, &status, 0);
-		umount2(rootfs, MNT_DETACH);
+	snprintf(path, sizeof path, "%s/pods/%s/containers/main/0/config.json", b->data_dir,
+		 pod_uid);
+	f->config = json_load_file(path, 0, NULL);
+	if (f->config == NULL) {
+		fprintf(stderr, "pod-bench: cannot read %s\n", path);
+		return -1;
 	}
-	rv = 0;
-out:
-	if (rv != 0)
-		fprintf(stderr, "pod-bench: the runc floor could not be measured\n");
-	{
-		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof cmd, "rm -rf %s", base);
-		if (system(cmd) != 0)
-			fprintf(stderr, "pod-bench: cannot remove %s\n", base);
+	/* A fresh network namespace instead of the pod's, a cgroup of its own. */
+	size_t i;
+	json_t *ns;
+	json_array_foreach(json_object_get(json_object_get(f->config, "linux"), "namespaces"), i, ns)
+		json_object_del(ns, "path");
+	snprintf(f->base, sizeof f->base, "/tmp/mk-pod-bench.%d", (int)getpid());
+	mkdir(f->base, 0700);
+	snprintf(path, sizeof path, "%s/runc", f->base);
+	mkdir(path, 0700);
+	return 0;
+}
+
+static void floor_close(struct floor *f)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->base);
+	if (f->base[0] && system(cmd) != 0)
+		fprintf(stderr, "pod-bench: cannot remove %s\n", f->base);
+	json_decref(f->config);
+	image_info_free(f->img);
+	image_store_close(f->store);
+}
+
+static int run_wait(char *const *argv)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
 	}
-	image_info_free(img);
-	image_store_close(st);
-	return rv;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* One `runc run -d`; returns its time in ms, or -1. */
+static double floor_sample(struct bench *b, struct floor *f)
+{
+	char dir[PATH_MAX + 32], rootfs[PATH_MAX + 64], up[PATH_MAX + 64], wk[PATH_MAX + 64];
+	char id[64], cfg[PATH_MAX + 64], root[PATH_MAX + 16], opts[4096], cgroup[96];
+	int i = f->n++;
+
+	snprintf(root, sizeof root, "%s/runc", f->base);
+	snprintf(dir, sizeof dir, "%s/%d", f->base, i);
+	snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
+	snprintf(up, sizeof up, "%s/upper", dir);
+	snprintf(wk, sizeof wk, "%s/work", dir);
+	mkdir(dir, 0700);
+	mkdir(rootfs, 0755);
+	mkdir(up, 0755);
+	mkdir(wk, 0700);
+	size_t k = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
+	for (size_t l = 0; l < f->img->n_layers; l++)
+		k += (size_t)snprintf(opts + k, sizeof opts - k, "%s%s", l ? ":" : "",
+				      f->img->layer_dirs[l]);
+	snprintf(opts + k, sizeof opts - k, ",upperdir=%s,workdir=%s", up, wk);
+	if (mount("overlay", rootfs, "overlay", 0, opts) != 0) {
+		fprintf(stderr, "pod-bench: overlay: %s\n", strerror(errno));
+		return -1;
+	}
+	json_t *spec = json_deep_copy(f->config);
+	json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
+	snprintf(cgroup, sizeof cgroup, "/mk-bench/%d-%d", (int)getpid(), i);
+	json_object_set_new(json_object_get(spec, "linux"), "cgroupsPath", json_string(cgroup));
+	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+	json_dump_file(spec, cfg, 0);
+	json_decref(spec);
+	snprintf(id, sizeof id, "bench-%d-%d", (int)getpid(), i);
+	char *run[] = { (char *)b->runtime, "--root", root, "run", "-d", "--bundle", dir, id, NULL };
+	char *del[] = { (char *)b->runtime, "--root", root, "delete", "--force", id, NULL };
+	double t0 = now_ms();
+	int rc = run_wait(run);
+	double t = now_ms() - t0;
+	run_wait(del);
+	umount2(rootfs, MNT_DETACH);
+	if (rc != 0) {
+		fprintf(stderr, "pod-bench: runc run failed (%d)\n", rc);
+		return -1;
+	}
+	return t;
+}
+
+static int pod_uid(struct bench *b, int idx, char *out, size_t len)
+{
+	char path[256], err[256];
+	json_t *pod = NULL;
+
+	snprintf(path, sizeof path, "/api/v1/namespaces/default/pods/bench-%s-%d", b->tag, idx);
+	if (kube_get(b->client, path, &pod, err, sizeof err) != MK_OK)
+		return -1;
+	const char *uid = json_string_value(
+		json_object_get(json_object_get(pod, "metadata"), "uid"));
+	snprintf(out, len, "%s", uid ? uid : "");
+	json_decref(pod);
+	return uid ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -276,16 +312,30 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 
-	double floor[MAX_PODS], one[MAX_PODS], burst[MAX_PODS], created[MAX_PODS];
-	if (bare_runc(&b, floor, b.rounds) != 0)
-		return 1;
-
+	double floor_ms[MAX_PODS], one[MAX_PODS], burst[MAX_PODS], created[MAX_PODS];
 	pthread_t w;
 	pthread_create(&w, NULL, watcher, &b);
 	usleep(300 * 1000); /* the watch is open before the first create */
-	int n_one = 0;
-	for (int i = 0; i < b.rounds; i++) {
-		double t0 = now_ms();
+	/* Pod 0 warms up and gives the floor its config. */
+	double t0 = now_ms();
+	char uid[64];
+	struct floor fl;
+	if (create_pod(&b, 0) != MK_OK || wait_running(&b, 0, t0 + 30000) == 0 ||
+	    pod_uid(&b, 0, uid, sizeof uid) != 0 || floor_open(&b, &fl, uid) != 0) {
+		fprintf(stderr, "pod-bench: the first pod did not run\n");
+		b.stop = 1;
+		delete_all(&b);
+		return 1;
+	}
+	/* Rounds alternate a bare runc start and a pod, so that whatever the
+	 * machine does meanwhile weighs on both alike. */
+	int n_one = 0, n_floor = 0;
+	for (int i = 1; i <= b.rounds; i++) {
+		double f = floor_sample(&b, &fl);
+		if (f < 0)
+			break;
+		floor_ms[n_floor++] = f;
+		t0 = now_ms();
 		if (create_pod(&b, i) != MK_OK)
 			break;
 		double t = wait_running(&b, i, t0 + 30000);
@@ -295,7 +345,8 @@ int main(int argc, char **argv)
 		}
 		one[n_one++] = t - t0;
 	}
-	int base = b.rounds, n_burst = 0;
+	floor_close(&fl);
+	int base = b.rounds + 1, n_burst = 0;
 	double b0 = now_ms(), last = 0;
 	for (int i = 0; i < b.burst && base + i < MAX_PODS; i++) {
 		created[i] = now_ms();
@@ -314,11 +365,12 @@ int main(int argc, char **argv)
 	delete_all(&b);
 	pthread_join(w, NULL);
 
-	double f50 = pct(floor, b.rounds, 0.5), f99 = pct(floor, b.rounds, 0.99);
+	double f50 = pct(floor_ms, n_floor, 0.5), f99 = pct(floor_ms, n_floor, 0.99);
 	double o50 = pct(one, n_one, 0.5), o99 = pct(one, n_one, 0.99);
 	double u50 = pct(burst, n_burst, 0.5), u99 = pct(burst, n_burst, 0.99);
 	printf("pod start, image present (%d rounds; burst of %d)\n", b.rounds, b.burst);
-	printf("  bare runc run -d        p50 %7.1f ms  p99 %7.1f ms\n", f50, f99);
+	printf("  bare runc run -d        p50 %7.1f ms  p99 %7.1f ms  (mk's config.json for the "
+	       "same pod)\n", f50, f99);
 	printf("  mk, one at a time       p50 %7.1f ms  p99 %7.1f ms  (%d/%d Running)  "
 	       "p50 ratio %.2fx runc (target <= 3x)\n",
 	       o50, o99, n_one, b.rounds, f50 > 0 ? o50 / f50 : 0);

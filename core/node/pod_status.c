@@ -214,7 +214,10 @@ void pod_status_push(struct pod_worker *w)
 		json_object_set_new(st, "podIP", json_null());
 		json_object_set_new(st, "podIPs", json_null());
 	}
+	int64_t t0 = node_now_ms();
 	if (kube_merge_patch(w->agent->client, path, patch, NULL, err, sizeof err) == MK_OK) {
+		mk_debug(NODE_LOG, "pod %s/%s: status %s sent in %lld ms", w->ns, w->name,
+			 js(st, "phase"), (long long)(node_now_ms() - t0));
 		free(w->pushed_status);
 		w->pushed_status = text;
 		text = NULL;

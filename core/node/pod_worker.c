@@ -46,6 +46,7 @@ static void *worker_main(void *arg)
 {
 	struct pod_worker *w = arg;
 
+	mk_debug(NODE_LOG, "pod %s/%s: worker started", w->ns, w->name);
 	pod_adopt(w);
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
