@@ -156,76 +156,10 @@ int img_write_atomic(struct image_store *s, const char *path, const void *data, 
 	return 0;
 }
 
-int img_mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 bool img_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
-}
-
-/* Empties the directory open as fd (consumed), depth first. */
-static int rm_children(int fd)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *e;
-	int rv = 0;
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rv = -1;
-			continue;
-		}
-		int sub = openat(dirfd(d), e->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0 || rm_children(sub) != 0 ||
-		    unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0)
-			rv = -1;
-	}
-	closedir(d);
-	return rv;
-}
-
-int img_rm_at(int dfd, const char *name)
-{
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (rm_children(fd) != 0)
-		return -1;
-	return unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int img_rm_rf(const char *path)
-{
-	return img_rm_at(AT_FDCWD, path);
 }
 
 void img_one_line(char *msg, size_t len)

@@ -48,7 +48,7 @@ static void keep_leased(struct image_store *s, json_t *keep)
 			mk_debug("image", "removing the leftovers of an interrupted operation (%s)",
 				e->d_name);
 			snprintf(path, sizeof path, "%s/tmp/%s", s->root, e->d_name);
-			img_rm_rf(path);
+			mk_remove_tree(path);
 			snprintf(path, sizeof path, "%s/leases/%s", s->root, e->d_name);
 			unlink(path);
 			close(fd);
@@ -87,7 +87,7 @@ static void sweep(struct image_store *s, const char *sub, const char *kind, json
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		img_unique(s, uniq, sizeof uniq);
 		snprintf(trash, sizeof trash, "%s/trash/%s-%s", s->root, e->d_name, uniq);
-		if (rename(path, trash) == 0 && img_rm_rf(trash) != 0)
+		if (rename(path, trash) == 0 && mk_remove_tree(trash) != 0)
 			mk_warn("image", "cannot delete %s: %s", trash, strerror(errno));
 	}
 	closedir(d);
@@ -124,7 +124,7 @@ int img_gc_locked(struct image_store *s, json_t *meta, char *errmsg, size_t len)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof path, "%s/trash/%s", s->root, e->d_name);
-		img_rm_rf(path);
+		mk_remove_tree(path);
 	}
 	if (d != NULL)
 		closedir(d);
@@ -138,7 +138,7 @@ int img_gc_locked(struct image_store *s, json_t *meta, char *errmsg, size_t len)
 		if (img_exists(lease))
 			continue;
 		snprintf(path, sizeof path, "%s/tmp/%s", s->root, e->d_name);
-		img_rm_rf(path);
+		mk_remove_tree(path);
 	}
 	if (d != NULL)
 		closedir(d);

@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "../base/fs.h"
 #include "image.h"
 
 #define IMG_HEX_LEN 64
@@ -136,11 +137,6 @@ int img_file_read(const char *path, size_t max, char **data, size_t *n, char *er
 int img_write_atomic(struct image_store *s, const char *path, const void *data, size_t n,
 		      char *errmsg, size_t len);
 int img_fsync_dir(const char *dir);
-int img_mkdir_p(const char *path, mode_t mode);
-/* rm -rf that never follows a symlink; 0 or -1 with errno. */
-int img_rm_rf(const char *path);
-/* The same for name relative to the directory dfd. */
-int img_rm_at(int dfd, const char *name);
 bool img_exists(const char *path);
 /* Control characters in an error message become '?'. */
 void img_one_line(char *msg, size_t len);

@@ -239,7 +239,7 @@ int img_layer_commit(struct img_lease *l, int fd, const char *diff_id, const cha
 	img_fsync_dir(path);
 	return 0;
 out:
-	img_rm_rf(tmp);
+	mk_remove_tree(tmp);
 	return rv;
 }
 

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "image_internal.h"
 
 struct img_claim {
@@ -70,7 +71,7 @@ int image_store_open(const char *data_dir, struct image_store **out, char *errms
 	s->lock_fd = -1;
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", s->root, dirs[i]);
-		if (img_mkdir_p(path, 0700) != 0) {
+		if (mk_mkdir_p(path, 0700) != 0) {
 			snprintf(errmsg, len, "cannot create %s: %s", path, strerror(errno));
 			goto fail;
 		}
@@ -232,7 +233,7 @@ void img_lease_end(struct img_lease *l)
 	if (l->s == NULL || l->fd < 0)
 		return;
 	if (l->tmp[0] != '\0')
-		img_rm_rf(l->tmp);
+		mk_remove_tree(l->tmp);
 	snprintf(path, sizeof path, "%s/leases/%s", l->s->root, l->id);
 	unlink(path);
 	close(l->fd);

@@ -27,7 +27,7 @@
 #include "../base/err.h"
 #include "image_internal.h"
 
-#define MAX_DEPTH 256  /* path components; also bounds img_rm_rf's open fds */
+#define MAX_DEPTH 256  /* path components; also bounds mk_remove_tree's open fds */
 #define WH ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 #define WH_META ".wh..wh."
@@ -174,7 +174,7 @@ static int replace(int pfd, const char *base, bool keep_dir)
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT ? 0 : -1;
 	if (S_ISDIR(st.st_mode))
-		return keep_dir ? 0 : img_rm_at(pfd, base);
+		return keep_dir ? 0 : mk_remove_at(pfd, base);
 	return unlinkat(pfd, base, 0);
 }
 

@@ -117,6 +117,20 @@ static void runtime_version(struct node_agent *a)
 	}
 }
 
+/* The agent and its copies of the configuration strings. */
+static void agent_free(struct node_agent *a)
+{
+	free((char *)a->cfg.data_dir);
+	free((char *)a->cfg.node_name);
+	free((char *)a->cfg.node_ip);
+	free((char *)a->cfg.runtime);
+	free((char *)a->cfg.shim);
+	free((char *)a->cfg.cni_plugin_dir);
+	free((char *)a->cfg.cni_bridge);
+	free((char *)a->cfg.pod_cidr);
+	free(a);
+}
+
 #define DUP(f) (a->cfg.f = cfg->f ? strdup(cfg->f) : NULL)
 
 int node_agent_start(const struct node_agent_config *cfg, struct node_agent **out, char *errmsg,
@@ -204,15 +218,7 @@ int node_agent_start(const struct node_agent_config *cfg, struct node_agent **ou
 fail:
 	if (a->images != NULL)
 		image_store_close(a->images);
-	free((char *)a->cfg.data_dir);
-	free((char *)a->cfg.node_name);
-	free((char *)a->cfg.node_ip);
-	free((char *)a->cfg.runtime);
-	free((char *)a->cfg.shim);
-	free((char *)a->cfg.cni_plugin_dir);
-	free((char *)a->cfg.cni_bridge);
-	free((char *)a->cfg.pod_cidr);
-	free(a);
+	agent_free(a);
 	return rv;
 }
 
@@ -232,13 +238,5 @@ void node_agent_stop(struct node_agent *a)
 	event_recorder_stop(a);
 	kube_informer_stop(a->nodes);
 	image_store_close(a->images);
-	free((char *)a->cfg.data_dir);
-	free((char *)a->cfg.node_name);
-	free((char *)a->cfg.node_ip);
-	free((char *)a->cfg.runtime);
-	free((char *)a->cfg.shim);
-	free((char *)a->cfg.cni_plugin_dir);
-	free((char *)a->cfg.cni_bridge);
-	free((char *)a->cfg.pod_cidr);
-	free(a);
+	agent_free(a);
 }

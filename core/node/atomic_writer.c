@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "atomic_writer.h"
 
 #define DATA_LINK "..data"
@@ -126,43 +127,6 @@ static bool is_top(const struct job *j, const char *name)
 		if (top_len(j->items[i].rel) == k && strncmp(j->items[i].rel, name, k) == 0)
 			return true;
 	return false;
-}
-
-/* ---- small file-system helpers ---- */
-
-static int remove_tree_at(int dfd, const char *name)
-{
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			remove_tree_at(dirfd(d), de->d_name);
-	closedir(d);
-	return unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static int mkdirs(const char *dir)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s", dir);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return -1;
-		if (c == '\0')
-			return 0;
-		*s = c;
-	}
 }
 
 static bool link_is(int dfd, const char *name, const char *target)
@@ -391,7 +355,7 @@ static int make_ts_dir(struct job *j, char *name, size_t nlen, int *tfd)
 		int rv = io_error(j, "set up", name);
 		if (*tfd >= 0)
 			close(*tfd);
-		remove_tree_at(j->dfd, name);
+		mk_remove_at(j->dfd, name);
 		return rv;
 	}
 	return MK_OK;
@@ -425,7 +389,7 @@ static void sweep(struct job *j, const char *keep)
 		else if (s[0] == '.' && s[1] == '.' && s[2] >= '0' && s[2] <= '9' &&
 			 strcmp(s, keep) != 0 && fstatat(j->dfd, s, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			 retired_long_ago(st.st_mtime, ts.tv_sec))
-			remove_tree_at(j->dfd, s);
+			mk_remove_at(j->dfd, s);
 	}
 	if (d != NULL)
 		closedir(d);
@@ -461,7 +425,7 @@ static int write_payload(struct job *j, const char *old, int *changed)
 	if (rv == MK_OK)
 		rv = put_link(j, DATA_LINK, tname); /* the swap readers see */
 	if (rv != MK_OK) {
-		remove_tree_at(j->dfd, tname);
+		mk_remove_at(j->dfd, tname);
 		return rv;
 	}
 	*changed = 1;
@@ -502,7 +466,7 @@ int atomic_write(const char *dir, const struct atomic_file *files, size_t n, uid
 		rv = check_conflicts(j.items, n, errmsg, len);
 	if (rv != MK_OK)
 		goto out;
-	if (mkdirs(dir) != 0 ||
+	if (mk_mkdir_p(dir, 0755) != 0 ||
 	    (j.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		snprintf(errmsg, len, "%s: cannot open directory: %s", dir, strerror(errno));
 		rv = MK_EIO;

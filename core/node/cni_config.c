@@ -15,29 +15,20 @@
 #include <jansson.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "cni.h"
 
 #define CNI_VERSION "1.0.0"
 #define CNI_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define CNI_ID_CHARS CNI_ALNUM "_.-"
 
+/* mk_mkdir_p with the error as one line. */
 static int mkdirs(const char *dir, char *errmsg, size_t len)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s", dir);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			snprintf(errmsg, len, "cni: cannot create %s: %s", p, strerror(errno));
-			return MK_EIO;
-		}
-		if (c == '\0')
-			return MK_OK;
-		*s = c;
-	}
+	if (mk_mkdir_p(dir, 0700) == 0)
+		return MK_OK;
+	snprintf(errmsg, len, "cni: cannot create %s: %s", dir, strerror(errno));
+	return MK_EIO;
 }
 
 static int check_dir(const char *what, const char *dir, char *errmsg, size_t len)

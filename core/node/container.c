@@ -16,27 +16,12 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "../base/log.h"
 #include "../image/image.h"
 #include "node_internal.h"
 
 #define SHIM_START_TIMEOUT_MS 60000
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* The image per imagePullPolicy: local if allowed, else pulled.  Sets the
  * waiting reason (ErrImagePull, ErrImageNeverPull) on failure. */
@@ -100,7 +85,7 @@ static int mount_rootfs(const struct image_info *img, const char *dir, char *roo
 	snprintf(rootfs, rlen, "%s/rootfs", dir);
 	snprintf(upper, sizeof upper, "%s/upper", dir);
 	snprintf(work, sizeof work, "%s/work", dir);
-	if (mkdir_p(rootfs, 0755) || mkdir_p(upper, 0755) || mkdir_p(work, 0700)) {
+	if (mk_mkdir_p(rootfs, 0755) || mk_mkdir_p(upper, 0755) || mk_mkdir_p(work, 0700)) {
 		snprintf(errmsg, len, "cannot create %s: %s", dir, strerror(errno));
 		return MK_EIO;
 	}
@@ -267,7 +252,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	rv = image_hold(a->images, img->id, c->id, errmsg, len);
 	if (rv != MK_OK)
 		goto out;
-	if (mkdir_p(dir, 0700) != 0) {
+	if (mk_mkdir_p(dir, 0700) != 0) {
 		snprintf(errmsg, len, "cannot create %s: %s", dir, strerror(errno));
 		rv = MK_EIO;
 		goto out;
@@ -294,7 +279,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	}
 	snprintf(logdir, sizeof logdir, "%s/%s_%s_%s/%s", a->logs_dir, w->ns, w->name, w->uid,
 		 c->name);
-	mkdir_p(logdir, 0755);
+	mk_mkdir_p(logdir, 0755);
 	snprintf(log, sizeof log, "%s/%d.log", logdir, c->attempt);
 	pod_event(w, "Normal", "Created", fieldpath, "Created container %s", c->name);
 	int64_t t1 = node_now_ms();

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "../base/log.h"
 #include "../image/image.h"
 #include "node_internal.h"
@@ -211,29 +212,6 @@ int ctr_load(struct pod_worker *w, struct ctr *c)
 	return MK_OK;
 }
 
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	struct dirent *de;
-	char sub[PATH_MAX];
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		struct stat st;
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 void ctr_remove_attempt(struct pod_worker *w, const char *name, int attempt)
 {
 	char dir[PATH_MAX], id[160];
@@ -252,10 +230,5 @@ void ctr_remove_attempt(struct pod_worker *w, const char *name, int attempt)
 	snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
 	umount2(rootfs, MNT_DETACH);
 	image_release(w->agent->images, id);
-	remove_tree(dir);
-}
-
-void node_remove_tree(const char *path)
-{
-	remove_tree(path);
+	mk_remove_tree(dir);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "netns.h"
 
 /* Serialises "is the parent shared? if not, bind it onto itself" and its
@@ -157,25 +158,6 @@ static bool inspect_parent(const struct mnt *m, void *arg)
 
 /* ---- helpers ---- */
 
-static int mkdir_parents(const char *dir, char *errmsg, size_t len)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s", dir);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			snprintf(errmsg, len, "netns: cannot create %s: %s", p, strerror(errno));
-			return MK_EIO;
-		}
-		if (c == '\0')
-			return MK_OK;
-		*s = c;
-	}
-}
-
 static int split_parent(const char *path, char *parent, size_t plen, char *errmsg,
 			size_t len)
 {
@@ -269,9 +251,10 @@ int netns_create(const char *path, char *errmsg, size_t len)
 	rv = split_parent(path, parent, sizeof parent, errmsg, len);
 	if (rv != MK_OK)
 		return rv;
-	rv = mkdir_parents(parent, errmsg, len);
-	if (rv != MK_OK)
-		return rv;
+	if (mk_mkdir_p(parent, 0700) != 0) {
+		snprintf(errmsg, len, "netns: cannot create %s: %s", parent, strerror(errno));
+		return MK_EIO;
+	}
 	if (realpath(parent, real) == NULL) {
 		snprintf(errmsg, len, "netns: cannot resolve %s: %s", parent, strerror(errno));
 		return MK_EIO;

@@ -146,7 +146,6 @@ int ctr_load(struct pod_worker *w, struct ctr *c);
 /* Runs argv (no shell), output into out (may be NULL), killed after
  * timeout_ms.  Returns its exit status, 128+signal, or -1. */
 int node_run(char *const *argv, int timeout_ms, char *out, size_t out_len);
-void node_remove_tree(const char *path);
 
 /* oci_spec.c */
 json_t *oci_spec_build(struct pod_worker *w, struct ctr *c, const char *rootfs,

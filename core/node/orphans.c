@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/fs.h"
 #include "../base/log.h"
 #include "../kube/informer.h"
 #include "node_internal.h"
@@ -52,10 +53,10 @@ static void clean_one(struct node_agent *a, const char *uid)
 	json_decref(id);
 	kill_containers(&w);
 	sandbox_teardown(&w);
-	node_remove_tree(w.dir);
+	mk_remove_tree(w.dir);
 	if (w.ns[0] && w.name[0]) {
 		snprintf(logs, sizeof logs, "%s/%s_%s_%s", a->logs_dir, w.ns, w.name, uid);
-		node_remove_tree(logs);
+		mk_remove_tree(logs);
 	}
 	mk_info(NODE_LOG, "removed pod %s/%s (%s): no longer in the API", w.ns, w.name, uid);
 }

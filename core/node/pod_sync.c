@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../base/err.h"
+#include "../base/fs.h"
 #include "../base/log.h"
 #include "../kube/client.h"
 #include "node_internal.h"
@@ -108,9 +109,9 @@ static void remove_everything(struct pod_worker *w)
 			ctr_remove_attempt(w, w->ctrs[i].name, k);
 	volumes_teardown(w);
 	sandbox_teardown(w);
-	node_remove_tree(w->dir);
+	mk_remove_tree(w->dir);
 	snprintf(logs, sizeof logs, "%s/%s_%s_%s", w->agent->logs_dir, w->ns, w->name, w->uid);
-	node_remove_tree(logs);
+	mk_remove_tree(logs);
 }
 
 /* Graceful deletion: kill, clean up, then let the API drop the pod. */
