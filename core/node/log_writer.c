@@ -49,8 +49,7 @@ static void rotate(struct log_writer *w)
 	w->size = 0;
 }
 
-/* RFC 3339 with nanoseconds, UTC, as containerd writes it. */
-static size_t timestamp(char *buf, size_t len)
+size_t log_writer_timestamp(char *buf, size_t len)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -66,7 +65,7 @@ static void write_record(struct log_writer *w, enum log_stream s, char tag, cons
 			 size_t len)
 {
 	char head[64];
-	size_t hn = timestamp(head, sizeof head);
+	size_t hn = log_writer_timestamp(head, sizeof head);
 
 	hn += (size_t)snprintf(head + hn, sizeof head - hn, " %s %c ",
 			       s == LOG_STDOUT ? "stdout" : "stderr", tag);

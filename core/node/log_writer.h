@@ -54,4 +54,8 @@ void log_writer_flush(struct log_writer *w, enum log_stream s);
 
 void log_writer_close(struct log_writer *w);
 
+/* Now as RFC 3339 with nanoseconds, UTC, as containerd writes it
+ * ("2026-11-28T09:41:25.123456789Z"); returns its length. */
+size_t log_writer_timestamp(char *buf, size_t len);
+
 #endif

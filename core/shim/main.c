@@ -232,17 +232,6 @@ static pid_t read_pid(const char *path)
 	return v > 0 ? (pid_t)v : -1;
 }
 
-static void rfc3339_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
 static int write_exit_file(const char *path, int status)
 {
 	char tmp[4200], finished[64];
@@ -254,7 +243,7 @@ static int write_exit_file(const char *path, int status)
 		sig = WTERMSIG(status);
 		code = 128 + sig;
 	}
-	rfc3339_now(finished, sizeof finished);
+	log_writer_timestamp(finished, sizeof finished);
 	json_t *j = json_pack("{s:i, s:i, s:s}", "exitCode", code, "signal", sig, "finishedAt",
 			      finished);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
