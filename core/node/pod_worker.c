@@ -36,6 +36,7 @@ static void worker_free(struct pod_worker *w)
 	free(w->ctrs);
 	json_decref(w->pod);
 	json_decref(w->cur);
+	json_decref(w->volume_paths);
 	free(w->pushed_status);
 	close(w->wake_fd);
 	pthread_mutex_destroy(&w->lock);
