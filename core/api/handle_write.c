@@ -117,10 +117,19 @@ void api_do_create(struct api_call *c)
 	}
 	set_create_metadata(c, obj);
 	api_apply_defaults(c, obj, NULL);
+	/* The generated name is validated like a given one (it is the
+	 * prefix that could be too long or malformed). */
+	if (generated) {
+		char generated_name[300];
+		object_generate_name(generated_name, sizeof generated_name, gen);
+		json_object_set_new(meta, "name", json_string(generated_name));
+		free(c->name);
+		c->name = strdup(generated_name);
+	}
 	if (api_validate(c, obj, NULL) != MK_OK || check_namespace(c) != MK_OK)
 		goto out;
 	for (int attempt = 0;; attempt++) {
-		if (generated) {
+		if (generated && attempt > 0) {
 			char generated_name[300];
 			object_generate_name(generated_name, sizeof generated_name, gen);
 			json_object_set_new(meta, "name", json_string(generated_name));

@@ -13,9 +13,9 @@
 #include "../base/err.h"
 #include "../base/log.h"
 #include "../base/version.h"
-#include "../cluster/pki.h"
 #include "../kube/client.h"
 #include "../node/agent.h"
+#include "admin_client.h"
 #include "agent_run.h"
 
 #define RETRY_MS 500
@@ -74,7 +74,7 @@ int mkd_agent_launch(const struct mkd_agent_config *cfg, struct mkd_agent **out,
 		     size_t len)
 {
 	struct mkd_agent *m = calloc(1, sizeof *m);
-	char self[PATH_MAX], server[300], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	char self[PATH_MAX];
 
 	if (m == NULL) {
 		snprintf(errmsg, len, "out of memory");
@@ -99,15 +99,8 @@ int mkd_agent_launch(const struct mkd_agent_config *cfg, struct mkd_agent **out,
 		free(m);
 		return MK_ENOTFOUND;
 	}
-	snprintf(server, sizeof server, "https://%s:%d", cfg->api_host, cfg->api_port);
-	pki_path(ca, sizeof ca, cfg->data_dir, PKI_CA_CERT);
-	pki_path(cert, sizeof cert, cfg->data_dir, PKI_ADMIN_CERT);
-	pki_path(key, sizeof key, cfg->data_dir, PKI_ADMIN_KEY);
-	struct kube_client_config kc = {
-		.server = server, .ca_file = ca, .cert_file = cert, .key_file = key,
-		.user_agent = "mk-node/" MK_VERSION,
-	};
-	int rv = kube_client_new(&kc, &m->client, errmsg, len);
+	int rv = mkd_admin_client(cfg->data_dir, cfg->api_host, cfg->api_port,
+				  "mk-node/" MK_VERSION, &m->client, errmsg, len);
 	if (rv != MK_OK) {
 		free(m);
 		return rv;

@@ -31,6 +31,9 @@
 #include "../api/api.h"
 #include "../cluster/members_json.h"
 #include "../cluster/pki.h"
+#include "../controllers/controllers.h"
+#include "../kube/client.h"
+#include "admin_client.h"
 #include "agent_run.h"
 #include "options.h"
 /* Worker threads for API calls: each blocks on one store round trip, and
@@ -53,6 +56,8 @@ struct daemon {
 	struct api_server *api;
 	bool api_has_store;
 	struct mkd_agent *agent;
+	struct controllers *controllers;
+	struct kube_client *controllers_client;
 	char node_name[256];
 	char api_cert[4200], api_key[4200], api_ca[4200], api_tokens[4200], hostname[256];
 	int pid_fd;
@@ -257,17 +262,45 @@ static void job_work(uv_work_t *req)
 
 static void begin_shutdown(struct daemon *d);
 
-/* The node agent, once the API has its store.  A node whose agent cannot
- * start (no runtime, say) still serves the API: it says why and runs no
- * pods. */
+/* Where mkd's own clients dial the API. */
+static const char *api_host(const struct daemon *d)
+{
+	return strcmp(d->opt.api_bind, "0.0.0.0") == 0 ? "127.0.0.1" : d->opt.api_bind;
+}
+
+/* The controllers, once the API has its store.  Their informers retry
+ * until the API answers, so starting them never blocks the loop. */
+static void launch_controllers(struct daemon *d)
+{
+	char errmsg[512];
+	if (d->opt.no_controllers || d->controllers != NULL)
+		return;
+	if (mkd_admin_client(d->opt.data_dir, api_host(d), d->opt.api_port,
+			     "mk-controllers/" MK_VERSION, &d->controllers_client, errmsg,
+			     sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "the controllers cannot run: %s", errmsg);
+		return;
+	}
+	struct controllers_config cc = {.client = d->controllers_client};
+	if (controllers_start(&cc, &d->controllers, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "the controllers cannot run: %s", errmsg);
+		kube_client_free(d->controllers_client);
+		d->controllers_client = NULL;
+	}
+}
+
+/* The node agent (and the controllers), once the API has its store.  A
+ * node whose agent cannot start (no runtime, say) still serves the API: it
+ * says why and runs no pods. */
 static void launch_agent(struct daemon *d)
 {
 	char errmsg[512];
+	launch_controllers(d);
 	if (d->opt.no_node_agent || d->agent != NULL)
 		return;
 	struct mkd_agent_config ac = {
 		.data_dir = d->opt.data_dir, .node_name = d->node_name, .node_ip = d->opt.ip,
-		.api_host = strcmp(d->opt.api_bind, "0.0.0.0") == 0 ? "127.0.0.1" : d->opt.api_bind,
+		.api_host = api_host(d),
 		.api_port = d->opt.api_port, .runtime = d->opt.runtime,
 		.cni_plugin_dir = d->opt.cni_plugin_dir, .cni_bridge = d->opt.cni_bridge,
 		.pod_cidr = d->opt.pod_cidr,
@@ -345,6 +378,10 @@ static void agent_halt_work(uv_work_t *req)
 	struct daemon *d = req->data;
 	mkd_agent_halt(d->agent);
 	d->agent = NULL;
+	controllers_stop(d->controllers);
+	d->controllers = NULL;
+	kube_client_free(d->controllers_client);
+	d->controllers_client = NULL;
 }
 
 static void agent_halt_done(uv_work_t *req, int status)
@@ -357,8 +394,8 @@ static void agent_halt_done(uv_work_t *req, int status)
  * and watches use the store), then the store. */
 static void begin_shutdown(struct daemon *d)
 {
-	if (d->agent != NULL) {
-		if (d->api != NULL)
+	if (d->agent != NULL || d->controllers != NULL) {
+		if (d->api != NULL && d->agent != NULL)
 			api_server_set_exec_hook(d->api, NULL);
 		d->job.data = d;
 		uv_queue_work(&d->loop, &d->job, agent_halt_work, agent_halt_done);

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  --compact-interval-ms N  history compaction period (300000)\n"
 		"  --node-name NAME      this node's name (default: the hostname)\n"
 		"  --no-node-agent       do not run pods on this node\n"
+		"  --no-controllers      do not run the controllers (ReplicaSet, ...)\n"
 		"  --runtime PATH        OCI runtime (default /usr/sbin/runc)\n"
 		"  --pod-cidr CIDR       this node's pod addresses (default 10.1.0.0/16)\n"
 		"  --cni-bridge NAME     the pod network's bridge (default mk0)\n"
@@ -106,7 +107,7 @@ int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP,
 	       O_API_PORT, O_API_BIND, O_NODE_NAME, O_NO_AGENT, O_RUNTIME, O_POD_CIDR, O_BRIDGE,
-	       O_CNI_DIR };
+	       O_CNI_DIR, O_NO_CTRL };
 	static const struct option longs[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"address", required_argument, NULL, O_ADDR},
@@ -120,6 +121,7 @@ int parse_options(int argc, char **argv, struct options *o)
 		{"api-bind", required_argument, NULL, O_API_BIND},
 		{"node-name", required_argument, NULL, O_NODE_NAME},
 		{"no-node-agent", no_argument, NULL, O_NO_AGENT},
+		{"no-controllers", no_argument, NULL, O_NO_CTRL},
 		{"runtime", required_argument, NULL, O_RUNTIME},
 		{"pod-cidr", required_argument, NULL, O_POD_CIDR},
 		{"cni-bridge", required_argument, NULL, O_BRIDGE},
@@ -218,6 +220,9 @@ int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_NO_AGENT:
 			o->no_node_agent = true;
+			break;
+		case O_NO_CTRL:
+			o->no_controllers = true;
 			break;
 		case O_RUNTIME:
 			if (optarg[0] != '/') {

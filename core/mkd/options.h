@@ -26,6 +26,7 @@ struct options {
 	const char *api_bind;
 	/* The node agent. */
 	bool no_node_agent;
+	bool no_controllers;
 	const char *node_name, *pod_cidr, *cni_bridge, *cni_plugin_dir, *runtime;
 };
 

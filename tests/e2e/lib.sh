@@ -164,12 +164,14 @@ api_port_for() { echo $(($1 + 5000)); }
 # spawn_mkd NAME ARGS...: starts mkd with ARGS, logging (stdout and stderr)
 # to $TMP/NAME.log, appended so that a restart keeps the history.  Without
 # --api-port in ARGS, one is derived from --dqlite-port (api_port_for).
-# Without MK_E2E_AGENT=1 the node agent is off: a test of the store or the
-# API must not have the pods it creates run (or fail to pull).
+# Without MK_E2E_AGENT=1 the node agent is off, without MK_E2E_CONTROLLERS=1
+# the controllers: a test of the store or the API must not have the objects
+# it creates acted upon (pods run, ReplicaSets scaled).
 spawn_mkd() {
 	local name=$1 a prev="" dport=""
 	shift
 	[ "${MK_E2E_AGENT:-0}" = 1 ] || set -- "$@" --no-node-agent
+	[ "${MK_E2E_CONTROLLERS:-0}" = 1 ] || set -- "$@" --no-controllers
 	for a in "$@"; do
 		[ "$prev" = --dqlite-port ] && dport=$a
 		[ "$a" = --api-port ] && dport=""

@@ -11,7 +11,8 @@
 
 MK=$BUILD/mk
 NODE=mk-e2e-node
-export MK_E2E_AGENT=1 # this mkd runs pods (lib.sh turns the agent off otherwise)
+# This mkd runs pods and the controllers (lib.sh turns both off otherwise).
+export MK_E2E_AGENT=1 MK_E2E_CONTROLLERS=1
 BRIDGE=mke2e$(($$ % 1000))
 CIDR=10.213.$(($$ % 200 + 10)).0/24
 export HOME=$TMP/home
@@ -410,6 +411,48 @@ EOF
 if wait_for 60 ready pulled; then ok "a pod whose image is pulled from the registry runs"; else not_ok "pod with a pulled image runs"; k describe pod pulled | note; fi
 check "the pull is a Pulled event" eval \
 	"k get events --field-selector involvedObject.name=pulled,reason=Pulled -o jsonpath='{.items[*].message}' | grep -q 'Successfully pulled'"
+
+# ---- a ReplicaSet (the controllers run in this mkd too) ---------------------------
+
+cat <<EOF | apply
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}]
+EOF
+rs_ready() { [ "$(k get rs web -o 'jsonpath={.status.readyReplicas}')" = "$1" ] && [ "$(k get pods -l app=web --no-headers 2>/dev/null | grep -c Running)" = "$1" ]; }
+if wait_for 60 rs_ready 3; then ok "a ReplicaSet of 3 gets 3 Running pods and readyReplicas 3"; else not_ok "ReplicaSet of 3 runs"; k get rs,pods | note; fi
+check_eq "its pods name it as their controller" "ReplicaSet web true" \
+	"$(k get pods -l app=web -o 'jsonpath={.items[0].metadata.ownerReferences[0].kind} {.items[0].metadata.ownerReferences[0].name} {.items[0].metadata.ownerReferences[0].controller}')"
+victim=$(k get pods -l app=web -o 'jsonpath={.items[0].metadata.name}')
+k delete pod "$victim" --wait=false >/dev/null
+replaced() { rs_ready 3 && ! k get pods -l app=web -o name | grep -q "/$victim\$"; }
+if wait_for 60 replaced; then ok "a deleted pod is replaced"; else not_ok "a deleted pod is replaced"; k get pods -l app=web | note; fi
+k scale rs web --replicas=1 >/dev/null
+scaled_down() { [ "$(k get pods -l app=web --no-headers 2>/dev/null | wc -l)" = 1 ]; }
+if wait_for 60 scaled_down; then ok "scaling to 1 removes two pods"; else not_ok "scaling to 1 removes two pods"; k get pods -l app=web | note; fi
+out=$(k apply -f - 2>&1 <<EOF
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: mismatch}
+spec:
+  selector: {matchLabels: {app: one}}
+  template:
+    metadata: {labels: {app: other}}
+    spec: {containers: [{name: main, image: $IMAGE}]}
+EOF
+)
+case "$out" in *"selector\` does not match template \`labels\`"*) ok "a selector that does not match the template is refused" ;; *) not_ok "mismatched selector refused"; note "$out" ;; esac
+k delete rs web --wait=false >/dev/null
+gone() { [ "$(k get pods -l app=web --no-headers 2>/dev/null | wc -l)" = 0 ]; }
+if wait_for 60 gone; then ok "deleting the ReplicaSet deletes its pods (ownerReferences)"; else not_ok "ReplicaSet deletion takes its pods"; fi
 
 # ---- mkd restarts, pods keep running --------------------------------------------------
 
