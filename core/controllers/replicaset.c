@@ -331,6 +331,8 @@ void replicaset_stop(struct controllers *ctl)
 {
 	struct replicaset_controller *c = &ctl->rs;
 
+	kube_informer_cancel(c->sets);
+	kube_informer_cancel(c->pods);
 	kube_informer_stop(c->sets);
 	kube_informer_stop(c->pods);
 	if (c->queue != NULL)

@@ -243,7 +243,7 @@ oom:
 	return MK_ENOMEM;
 }
 
-void kube_informer_stop(struct kube_informer *inf)
+void kube_informer_cancel(struct kube_informer *inf)
 {
 	if (inf == NULL)
 		return;
@@ -251,6 +251,13 @@ void kube_informer_stop(struct kube_informer *inf)
 	inf->stop = 1;
 	pthread_cond_broadcast(&inf->wake);
 	pthread_mutex_unlock(&inf->lock);
+}
+
+void kube_informer_stop(struct kube_informer *inf)
+{
+	if (inf == NULL)
+		return;
+	kube_informer_cancel(inf);
 	pthread_join(inf->thread, NULL);
 	json_decref(inf->cache);
 	free(inf->path);

@@ -41,6 +41,9 @@ struct kube_informer;
 
 int kube_informer_start(const struct kube_informer_config *cfg, struct kube_informer **out,
 			char *errmsg, size_t len);
+/* Asks the thread to stop without waiting (NULL-safe): cancel several
+ * informers first, then stop each, and they wind down together. */
+void kube_informer_cancel(struct kube_informer *inf);
 /* Stops the thread (within about a second) and frees everything. */
 void kube_informer_stop(struct kube_informer *inf);
 

@@ -226,6 +226,10 @@ void node_agent_stop(struct node_agent *a)
 {
 	if (a == NULL)
 		return;
+	/* All at once: each may take up to a second to notice. */
+	kube_informer_cancel(a->pods_unbound);
+	kube_informer_cancel(a->pods_mine);
+	kube_informer_cancel(a->nodes);
 	kube_informer_stop(a->pods_unbound);
 	kube_informer_stop(a->pods_mine);
 	pthread_mutex_lock(&a->lock);
