@@ -24,13 +24,11 @@
 
 #include "../base/buf.h"
 #include "../base/err.h"
+#include "../base/proc.h"
 #include "cni.h"
 #include "netns.h"
 
 #define PLUGIN_TIMEOUT_MS 60000
-/* After the plugin exited, how long a descendant may still hold its
- * stdout/stderr open before we stop reading. */
-#define DRAIN_GRACE_MS 2000
 #define MAX_STDOUT (4u << 20)
 #define MAX_STDERR (64u << 10)
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,13 +43,6 @@ struct call {
 	const char *netns;        /* "" when gone (DEL only) */
 	const char *args;         /* CNI_ARGS */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Newlines and tabs to spaces, trailing blanks dropped: errmsg is one line. */
 static void one_line(char *s)
@@ -86,151 +77,6 @@ static void plugin_error(const char *type, const struct call *c, struct mk_buf *
 		snprintf(errmsg, len, "cni %s %s: %s", type, c->command, how);
 	json_decref(j);
 	one_line(errmsg);
-}
-
-static int read_into(int fd, struct mk_buf *b, size_t cap)
-{
-	char chunk[16384];
-	ssize_t r = read(fd, chunk, sizeof chunk);
-	if (r < 0)
-		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (r == 0)
-		return 0;
-	if (b->len < cap)
-		mk_buf_append(b, chunk, (size_t)r < cap - b->len ? (size_t)r : cap - b->len);
-	return 1;
-}
-
-/* Spawns argv (argv[0] searched in PATH if it has no '/') with env, feeds
- * it `in`, collects stdout/stderr.  Returns MK_OK with the wait status,
- * MK_ETIMEDOUT (killed), or MK_EIO (spawn). */
-static int spawn_collect(char *const argv[], char **env, const char *in, size_t in_len,
-			 struct mk_buf *out, struct mk_buf *err, int *status, char *errmsg,
-			 size_t len)
-{
-	int sv[2] = {-1, -1}, po[2] = {-1, -1}, pe[2] = {-1, -1}, pidfd = -1, rv;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t mask, defaults;
-	pid_t pid;
-
-	/* stdin is a socket, not a pipe: send(MSG_NOSIGNAL) cannot raise
-	 * SIGPIPE in a process that did not ignore it. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-	    pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-		snprintf(errmsg, len, "pipe: %s", strerror(errno));
-		rv = MK_EIO;
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	/* mkd's sockets and files opened without O_CLOEXEC by other threads
-	 * must not leak into plugins (and the iptables they run). */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&mask);
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGPIPE);
-	sigaddset(&defaults, SIGCHLD);
-	sigaddset(&defaults, SIGTERM);
-	sigaddset(&defaults, SIGINT);
-	sigaddset(&defaults, SIGHUP);
-	posix_spawnattr_setsigmask(&attr, &mask);
-	posix_spawnattr_setsigdefault(&attr, &defaults);
-	/* Own process group: a timeout kills the plugin and what it started. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	rv = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (rv != 0) {
-		snprintf(errmsg, len, "cannot run %s: %s", argv[0], strerror(rv));
-		rv = MK_EIO;
-		goto out;
-	}
-	close(sv[1]);
-	close(po[1]);
-	close(pe[1]);
-	sv[1] = po[1] = pe[1] = -1;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	int64_t deadline = now_ms() + PLUGIN_TIMEOUT_MS;
-	size_t sent = 0;
-	bool exited = false, timed_out = false, out_open = true, err_open = true;
-	if (in_len == 0)
-		shutdown(sv[0], SHUT_WR);
-	while (out_open || err_open || !exited) {
-		struct pollfd p[4];
-		int np = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
-		if (sent < in_len)
-			p[i_in = np++] = (struct pollfd){.fd = sv[0], .events = POLLOUT};
-		if (out_open)
-			p[i_out = np++] = (struct pollfd){.fd = po[0], .events = POLLIN};
-		if (err_open)
-			p[i_err = np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
-		if (!exited && pidfd >= 0)
-			p[i_pid = np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			if (exited)
-				break; /* a descendant holds the pipes: stop reading */
-			timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, status, 0);
-			exited = true;
-			break;
-		}
-		/* Without a pidfd (kernel < 5.3), look at the child now and then. */
-		int wait = pidfd < 0 && !exited && left > 50 ? 50 : (int)left;
-		if (poll(p, (nfds_t)np, wait) < 0 && errno != EINTR) {
-			snprintf(errmsg, len, "poll: %s", strerror(errno));
-			kill(-pid, SIGKILL);
-			waitpid(pid, status, 0);
-			rv = MK_EIO;
-			goto out;
-		}
-		if (i_in >= 0 && p[i_in].revents) {
-			ssize_t w = send(sv[0], in + sent, in_len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w > 0)
-				sent += (size_t)w;
-			else if (w < 0 && errno != EAGAIN && errno != EINTR)
-				sent = in_len; /* the plugin stopped reading: its problem */
-			if (sent == in_len)
-				shutdown(sv[0], SHUT_WR);
-		}
-		if (i_out >= 0 && p[i_out].revents)
-			out_open = read_into(po[0], out, MAX_STDOUT);
-		if (i_err >= 0 && p[i_err].revents)
-			err_open = read_into(pe[0], err, MAX_STDERR);
-		if (!exited && (pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)) &&
-		    waitpid(pid, status, WNOHANG) == pid) {
-			exited = true;
-			if (deadline - now_ms() > DRAIN_GRACE_MS)
-				deadline = now_ms() + DRAIN_GRACE_MS;
-		}
-	}
-	if (timed_out) {
-		snprintf(errmsg, len, "timed out after %d s (killed)", PLUGIN_TIMEOUT_MS / 1000);
-		rv = MK_ETIMEDOUT;
-	} else {
-		rv = MK_OK;
-	}
-out:
-	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	return rv;
 }
 
 /* Runs one plugin.  *result (may be NULL: not wanted) gets its parsed
@@ -269,7 +115,8 @@ static int run_plugin(const struct call *c, const char *type, const char *ifname
 	char *env[] = {e_cmd, e_id, e_ns, e_if, e_args, e_path, e_syspath, NULL};
 
 	char *argv[] = {path, NULL};
-	rv = spawn_collect(argv, env, in, strlen(in), &out, &err, &status, spawn_err,
+	rv = mk_proc_run(argv, env, in, strlen(in), PLUGIN_TIMEOUT_MS, &out, MAX_STDOUT, &err, MAX_STDERR,
+			 &status, spawn_err,
 			   sizeof spawn_err);
 	free(in);
 	if (rv != MK_OK) {
@@ -363,7 +210,8 @@ static void run_nat(const char *tool, const char *const *args)
 	argv[n] = NULL;
 	snprintf(e_path, sizeof e_path, "PATH=%s", sys_path ? sys_path : DEFAULT_PATH);
 	char *env[] = {e_path, NULL};
-	spawn_collect(argv, env, "", 0, &out, &err, &status, why, sizeof why);
+	mk_proc_run(argv, env, "", 0, PLUGIN_TIMEOUT_MS, &out, MAX_STDOUT, &err, MAX_STDERR, &status,
+		    why, sizeof why);
 	mk_buf_free(&out);
 	mk_buf_free(&err);
 }

@@ -19,9 +19,12 @@
 
 #include "../base/err.h"
 #include "../base/fs.h"
+#include "../base/proc.h"
 #include "../base/log.h"
 #include "../image/image.h"
 #include "node_internal.h"
+
+extern char **environ;
 
 void ctr_dir(const struct pod_worker *w, const char *name, int attempt, char *out, size_t len)
 {
@@ -36,58 +39,24 @@ void ctr_runtime_id(const struct pod_worker *w, const char *name, int attempt, c
 
 int node_run(char *const *argv, int timeout_ms, char *out, size_t out_len)
 {
-	int p[2];
+	struct mk_buf o = MK_BUF_INIT, e = MK_BUF_INIT;
+	char why[256];
+	int status = 0;
 
 	if (out_len > 0)
 		out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) != 0)
+	int rv = mk_proc_run(argv, environ, "", 0, timeout_ms, &o, out_len, &e, out_len, &status,
+			     why, sizeof why);
+	/* Callers show what the program said: its stdout, then its stderr. */
+	if (out_len > 0) {
+		snprintf(out, out_len, "%.*s%.*s", (int)o.len, o.data ? (char *)o.data : "",
+			 (int)e.len, e.data ? (char *)e.data : "");
+	}
+	mk_buf_free(&o);
+	mk_buf_free(&e);
+	if (rv != MK_OK)
 		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		dup2(devnull, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t n = 0;
-	int64_t deadline = node_now_ms() + timeout_ms;
-	for (;;) {
-		int64_t left = deadline - node_now_ms();
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		int r = poll(&pf, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		char buf[4096];
-		ssize_t k = read(p[0], buf, sizeof buf);
-		if (k <= 0)
-			break;
-		if (out_len > 1 && n < out_len - 1) {
-			size_t take = (size_t)k < out_len - 1 - n ? (size_t)k : out_len - 1 - n;
-			memcpy(out + n, buf, take);
-			n += take;
-			out[n] = '\0';
-		}
-	}
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static json_t *load_json(const char *dir, const char *file)
