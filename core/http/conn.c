@@ -62,12 +62,13 @@ static void on_written(uv_write_t *req, int status)
 	free(w);
 	if (status < 0 && !c->closed)
 		http_conn_close(c);
+	else if (c->written != NULL && !c->closed)
+		c->written(c->written_arg);
 	else if (c->state == CONN_CLOSING && c->backlog == 0)
 		maybe_finish_close(c);
 }
 
-/* Moves whatever TLS produced for the network onto the socket. */
-static int flush_tls(struct conn *c)
+int http_conn_flush(struct conn *c)
 {
 	int pending;
 	while ((pending = BIO_pending(c->wbio)) > 0) {
@@ -107,7 +108,7 @@ int http_conn_send(struct conn *c, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (flush_tls(c) != MK_OK) {
+	if (http_conn_flush(c) != MK_OK) {
 		http_conn_close(c);
 		return MK_ECLOSED;
 	}
@@ -189,7 +190,7 @@ static void close_after_flush(struct conn *c)
 	c->state = CONN_CLOSING;
 	if (SSL_is_init_finished(c->ssl)) {
 		SSL_shutdown(c->ssl);
-		flush_tls(c);
+		http_conn_flush(c);
 	}
 	if (c->backlog == 0)
 		maybe_finish_close(c);
@@ -507,7 +508,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (!c->handshake_done) {
 		int r = SSL_do_handshake(c->ssl);
-		flush_tls(c);
+		http_conn_flush(c);
 		if (r != 1) {
 			int e = SSL_get_error(c->ssl, r);
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
@@ -538,7 +539,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			return;
 		}
 	}
-	flush_tls(c); /* TLS 1.3 may answer (e.g. key updates) */
+	http_conn_flush(c); /* TLS 1.3 may answer (e.g. key updates) */
 	conn_parse(c);
 }
 

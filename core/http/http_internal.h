@@ -71,6 +71,10 @@ struct conn {
 	struct mk_buf pending; /* decrypted bytes not parsed yet */
 	struct http_exchange *exchange;
 	size_t backlog;        /* bytes handed to uv_write, not yet written */
+	/* When set (a connection taken over, websocket.c), called after each
+	 * successful write instead of the HTTP close-when-flushed logic. */
+	void (*written)(void *arg);
+	void *written_arg;
 	int closing_handles;
 	bool closed;           /* uv_close called */
 };
@@ -85,6 +89,9 @@ int http_peer_copy(const struct http_peer *from, struct http_peer **out);
 /* conn.c */
 void http_conn_accept(struct http_server *s);
 void http_conn_close(struct conn *c);
+/* Moves whatever TLS produced for the network onto the socket (0, or
+ * MK_ENOMEM / MK_EIO: the caller closes). */
+int http_conn_flush(struct conn *c);
 /* Queues plaintext for the client (through TLS).  0 or MK_ECLOSED. */
 int http_conn_send(struct conn *c, const void *data, size_t len);
 /* The answer of the current exchange is complete. */

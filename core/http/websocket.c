@@ -60,23 +60,13 @@ static struct ws *ws_of(struct conn *c)
 
 /* --- writing ------------------------------------------------------------- */
 
-struct ws_write {
-	uv_write_t req;
-	struct ws *ws;
-	size_t len;
-	char data[];
-};
-
-static void on_written(uv_write_t *req, int status)
+/* After each write the connection made for us (conn.c): a drained backlog
+ * resumes a congested sender, or completes the closing handshake. */
+static void on_written(void *arg)
 {
-	struct ws_write *w = (struct ws_write *)req;
-	struct ws *ws = w->ws;
+	struct ws *ws = arg;
 	struct conn *c = ws->c;
-	c->backlog -= w->len;
-	free(w);
-	if (c->closed)
-		return;
-	if (status < 0 || (ws->finishing && c->backlog == 0)) {
+	if (ws->finishing && c->backlog == 0) {
 		http_conn_close(c);
 		return;
 	}
@@ -85,32 +75,6 @@ static void on_written(uv_write_t *req, int status)
 		if (ws->h.on_drain != NULL)
 			ws->h.on_drain(ws->h.arg);
 	}
-}
-
-/* Moves what TLS produced onto the socket. */
-static int flush(struct ws *ws)
-{
-	struct conn *c = ws->c;
-	int pending;
-	while ((pending = BIO_pending(c->wbio)) > 0) {
-		struct ws_write *w = malloc(sizeof *w + (size_t)pending);
-		if (w == NULL)
-			return MK_ENOMEM;
-		int n = BIO_read(c->wbio, w->data, pending);
-		if (n <= 0) {
-			free(w);
-			break;
-		}
-		w->ws = ws;
-		w->len = (size_t)n;
-		uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-		if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-			free(w);
-			return MK_EIO;
-		}
-		c->backlog += (size_t)n;
-	}
-	return MK_OK;
 }
 
 static int send_raw(struct ws *ws, const void *data, size_t len)
@@ -128,7 +92,7 @@ static int send_raw(struct ws *ws, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (flush(ws) != MK_OK) {
+	if (http_conn_flush(c) != MK_OK) {
 		http_conn_close(c);
 		return MK_ECLOSED;
 	}
@@ -192,7 +156,7 @@ static void finish(struct ws *ws)
 	c->state = CONN_CLOSING;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	SSL_shutdown(c->ssl);
-	flush(ws);
+	http_conn_flush(c);
 	if (c->backlog == 0) {
 		http_conn_close(c);
 		return;
@@ -355,7 +319,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			return;
 		}
 	}
-	flush(ws); /* TLS 1.3 may answer (key updates) */
+	http_conn_flush(c); /* TLS 1.3 may answer (key updates) */
 	process(ws);
 }
 
@@ -425,6 +389,8 @@ int ws_upgrade(struct http_exchange *x, const char *protocol, size_t max_message
 		return MK_EINVAL;
 	}
 	ws->c = c;
+	c->written = on_written;
+	c->written_arg = ws;
 	ws->h = *h;
 	ws->close_code = WS_CLOSE_ABNORMAL;
 	size_t max_backlog = c->server->cfg.max_backlog_bytes;
