@@ -16,18 +16,12 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "clock.h"
 #include "proc.h"
 
 /* After the child exited, how long a descendant may still hold its
  * stdout/stderr open before we stop reading. */
 #define DRAIN_GRACE_MS 2000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int read_into(int fd, struct mk_buf *b, size_t cap)
 {
@@ -95,7 +89,7 @@ int mk_proc_run(char *const argv[], char **env, const char *in, size_t in_len, i
 	sv[1] = po[1] = pe[1] = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mk_monotonic_ms() + timeout_ms;
 	size_t sent = 0;
 	bool exited = false, timed_out = false, out_open = true, err_open = true;
 	if (in_len == 0)
@@ -111,7 +105,7 @@ int mk_proc_run(char *const argv[], char **env, const char *in, size_t in_len, i
 			p[i_err = np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
 		if (!exited && pidfd >= 0)
 			p[i_pid = np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mk_monotonic_ms();
 		if (left <= 0) {
 			if (exited)
 				break; /* a descendant holds the pipes: stop reading */
@@ -147,8 +141,8 @@ int mk_proc_run(char *const argv[], char **env, const char *in, size_t in_len, i
 		if (!exited && (pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)) &&
 		    waitpid(pid, status, WNOHANG) == pid) {
 			exited = true;
-			if (deadline - now_ms() > DRAIN_GRACE_MS)
-				deadline = now_ms() + DRAIN_GRACE_MS;
+			if (deadline - mk_monotonic_ms() > DRAIN_GRACE_MS)
+				deadline = mk_monotonic_ms() + DRAIN_GRACE_MS;
 		}
 	}
 	if (timed_out) {

@@ -5,18 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "controllers_internal.h"
 
 /* kube-controller-manager waits 5 minutes; our informers resync faster. */
 #define EXPECTATION_TIMEOUT_MS 30000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void expect_init(struct expectations *e)
 {
@@ -34,7 +27,7 @@ void expect_set(struct expectations *e, const char *key, int adds, int dels)
 {
 	pthread_mutex_lock(&e->lock);
 	json_object_set_new(e->pending, key, json_pack("{s:i, s:i, s:I}", "adds", adds, "dels",
-						       dels, "at", (json_int_t)now_ms()));
+						       dels, "at", (json_int_t)mk_monotonic_ms()));
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -58,7 +51,7 @@ bool expect_satisfied(struct expectations *e, const char *key)
 	bool ok = p == NULL ||
 		  (json_integer_value(json_object_get(p, "adds")) <= 0 &&
 		   json_integer_value(json_object_get(p, "dels")) <= 0) ||
-		  now_ms() - json_integer_value(json_object_get(p, "at")) > EXPECTATION_TIMEOUT_MS;
+		  mk_monotonic_ms() - json_integer_value(json_object_get(p, "at")) > EXPECTATION_TIMEOUT_MS;
 	if (ok && p != NULL)
 		json_object_del(e->pending, key);
 	pthread_mutex_unlock(&e->lock);

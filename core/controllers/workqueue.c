@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "../base/clock.h"
 #include "workqueue.h"
 
 #define RETRY_BASE_MS 5
@@ -39,14 +40,6 @@ struct workqueue {
 	size_t n_later, cap_later;
 	bool shut;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct workqueue *wq_new(void)
 {
@@ -140,7 +133,7 @@ void wq_add_after(struct workqueue *q, const char *key, int64_t delay_ms)
 		return;
 	}
 	pthread_mutex_lock(&q->lock);
-	int64_t due = now_ms() + delay_ms;
+	int64_t due = mk_monotonic_ms() + delay_ms;
 	/* One timer per key: the earlier wins. */
 	for (size_t i = 0; i < q->n_later; i++) {
 		if (strcmp(q->later[i].key, key) == 0) {
@@ -170,7 +163,7 @@ out:
 /* Moves due timers into the FIFO; returns ms until the next one, or -1. */
 static int64_t promote_due(struct workqueue *q)
 {
-	int64_t now = now_ms(), next = -1;
+	int64_t now = mk_monotonic_ms(), next = -1;
 
 	for (size_t i = 0; i < q->n_later;) {
 		if (q->later[i].due_ms <= now) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "../base/err.h"
 #include "../base/log.h"
 #include "../image/image.h"
@@ -36,14 +37,6 @@ bool jb(json_t *o, const char *key, bool dflt)
 {
 	json_t *v = json_object_get(o, key);
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
-}
-
-int64_t node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void node_rfc3339(char *buf, size_t len)

@@ -60,7 +60,7 @@ static int ensure_image(struct pod_worker *w, struct ctr *c, struct image_info *
 		}
 	}
 	pod_event(w, "Normal", "Pulling", fieldpath, "Pulling image \"%s\"", image);
-	int64_t t0 = node_now_ms();
+	int64_t t0 = mk_monotonic_ms();
 	struct image_pull_opts opts = { 0 };
 	rv = image_pull(a->images, image, &opts, out, err, sizeof err);
 	if (rv != MK_OK) {
@@ -72,7 +72,7 @@ static int ensure_image(struct pod_worker *w, struct ctr *c, struct image_info *
 		return rv;
 	}
 	pod_event(w, "Normal", "Pulled", fieldpath, "Successfully pulled image \"%s\" in %.3fs",
-		  image, (double)(node_now_ms() - t0) / 1000.0);
+		  image, (double)(mk_monotonic_ms() - t0) / 1000.0);
 	return MK_OK;
 }
 
@@ -167,10 +167,10 @@ static int spawn_shim(struct pod_worker *w, struct ctr *c, const char *dir, cons
 	close(p[1]);
 	char line[2048];
 	size_t n = 0;
-	int64_t deadline = node_now_ms() + SHIM_START_TIMEOUT_MS;
+	int64_t deadline = mk_monotonic_ms() + SHIM_START_TIMEOUT_MS;
 	while (n < sizeof line - 1) {
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		int64_t left = deadline - node_now_ms();
+		int64_t left = deadline - mk_monotonic_ms();
 		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
 			break;
 		ssize_t k = read(p[0], line + n, sizeof line - 1 - n);
@@ -231,7 +231,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	snprintf(fieldpath, sizeof fieldpath, "spec.%s{%s}", c->init ? "initContainers" : "containers",
 		 c->name);
 	c->waiting_reason[0] = c->waiting_message[0] = '\0';
-	int64_t t0 = node_now_ms();
+	int64_t t0 = mk_monotonic_ms();
 	rv = ensure_image(w, c, &img, errmsg, len);
 	if (rv != MK_OK) {
 		snprintf(c->waiting_message, sizeof c->waiting_message, "%s", errmsg);
@@ -282,7 +282,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	mk_mkdir_p(logdir, 0755);
 	snprintf(log, sizeof log, "%s/%d.log", logdir, c->attempt);
 	pod_event(w, "Normal", "Created", fieldpath, "Created container %s", c->name);
-	int64_t t1 = node_now_ms();
+	int64_t t1 = mk_monotonic_ms();
 	rv = spawn_shim(w, c, dir, log, errmsg, len);
 	if (rv != MK_OK) {
 		start_failed(w, c, dir, errmsg);
@@ -296,7 +296,7 @@ int ctr_start(struct pod_worker *w, struct ctr *c, char *errmsg, size_t len)
 	write_json(dir, "state.json", state);
 	json_decref(state);
 	c->phase = CTR_RUNNING;
-	c->running_since_ms = node_now_ms();
+	c->running_since_ms = mk_monotonic_ms();
 	mk_debug(NODE_LOG, "pod %s/%s: container %s started in %lld ms (runtime %lld ms)", w->ns,
 		 w->name, c->name, (long long)(c->running_since_ms - t0),
 		 (long long)(c->running_since_ms - t1));

@@ -160,7 +160,7 @@ int ctr_load(struct pod_worker *w, struct ctr *c)
 		c->shim_pid = (pid_t)ji(s, "shimPid", -1);
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->shim_pid, 0);
 		c->phase = CTR_RUNNING;
-		c->running_since_ms = node_now_ms();
+		c->running_since_ms = mk_monotonic_ms();
 	} else {
 		/* Started but no shim and no exit: mkd or the shim died at
 		 * the wrong moment.  Make sure nothing runs, and say so. */

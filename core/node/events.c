@@ -95,8 +95,8 @@ static void *recorder_main(void *arg)
 		while (r->head == NULL && !r->stop)
 			pthread_cond_wait(&r->cond, &r->lock);
 		if (r->stop && drain_until == 0)
-			drain_until = node_now_ms() + DRAIN_MS;
-		if (r->head == NULL || (r->stop && node_now_ms() > drain_until))
+			drain_until = mk_monotonic_ms() + DRAIN_MS;
+		if (r->head == NULL || (r->stop && mk_monotonic_ms() > drain_until))
 			break;
 		struct event_job *j = r->head;
 		r->head = j->next;

@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "../base/clock.h"
 #include "agent.h"
 #include "cni.h"
 
@@ -119,8 +120,7 @@ struct pod_worker {
 	struct pod_worker *next;
 };
 
-/* Milliseconds on the monotonic clock; RFC 3339 UTC (seconds) now. */
-int64_t node_now_ms(void);
+/* RFC 3339 UTC (seconds) now. */
 void node_rfc3339(char *buf, size_t len);
 
 /* pod_worker.c */

@@ -114,6 +114,25 @@ static json_t *conditions(struct node_agent *a)
 				   "container runtime is not working");
 }
 
+/* A condition's lastTransitionTime changes only when its status does:
+ * keep the one the Node already has (the nodes informer's copy). */
+static void keep_transition_times(struct node_agent *a, json_t *conds)
+{
+	json_t *node = a->nodes ? kube_informer_get(a->nodes, "", a->cfg.node_name) : NULL;
+	size_t i, k;
+	json_t *c, *o;
+
+	json_array_foreach(conds, i, c) {
+		json_array_foreach(jo(jo(node, "status"), "conditions"), k, o) {
+			if (js(o, "type") && strcmp(js(o, "type"), js(c, "type")) == 0 &&
+			    js(o, "status") && strcmp(js(o, "status"), js(c, "status")) == 0 &&
+			    jo(o, "lastTransitionTime"))
+				json_object_set(c, "lastTransitionTime", jo(o, "lastTransitionTime"));
+		}
+	}
+	json_decref(node);
+}
+
 static json_t *node_status(struct node_agent *a)
 {
 	struct utsname u;
@@ -128,10 +147,12 @@ static json_t *node_status(struct node_agent *a)
 	os_image(osimg, sizeof osimg);
 	snprintf(runtime, sizeof runtime, "runc://%s", a->runtime_version);
 	json_t *cap = capacity(a);
+	json_t *conds = conditions(a);
+	keep_transition_times(a, conds);
 	return json_pack(
 		"{s:O, s:o, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s,"
 		" s:s, s:s, s:s, s:s, s:s, s:s}}",
-		"capacity", cap, "allocatable", cap, "conditions", conditions(a), "addresses",
+		"capacity", cap, "allocatable", cap, "conditions", conds, "addresses",
 		"type", "InternalIP", "address", a->cfg.node_ip, "type", "Hostname", "address",
 		a->cfg.node_name, "daemonEndpoints", "kubeletEndpoint", "Port", 10250, "nodeInfo",
 		"machineID", machine_id, "systemUUID", uuid, "bootID", boot_id, "kernelVersion",
@@ -216,17 +237,17 @@ static void renew_lease(struct node_agent *a)
 void *node_heartbeat_main(void *arg)
 {
 	struct node_agent *a = arg;
-	int64_t last_status = node_now_ms();
+	int64_t last_status = mk_monotonic_ms();
 	char err[512];
 
 	pthread_mutex_lock(&a->lock);
 	while (!a->stopping) {
 		pthread_mutex_unlock(&a->lock);
 		renew_lease(a);
-		if (node_now_ms() - last_status >= STATUS_EVERY_S * 1000) {
+		if (mk_monotonic_ms() - last_status >= STATUS_EVERY_S * 1000) {
 			if (node_register(a, err, sizeof err) != MK_OK)
 				mk_warn(NODE_LOG, "node status not updated: %s", err);
-			last_status = node_now_ms();
+			last_status = mk_monotonic_ms();
 		}
 		pod_orphans_cleanup(a);
 		binder_sweep(a);

@@ -194,9 +194,8 @@ json_t *pod_status_build(struct pod_worker *w)
 void pod_status_push(struct pod_worker *w)
 {
 	json_t *st = pod_status_build(w);
-	/* Times inside would make every pass look new; compare without
-	 * lastTransitionTime churn by comparing the whole thing only when the
-	 * conditions kept their times (condition() does). */
+	/* Unchanged since the last write: nothing to send.  (condition()
+	 * keeps transition times, so an unchanged status compares equal.) */
 	char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
 	char path[1024], ns[300], name[300], err[512];
 
@@ -214,10 +213,10 @@ void pod_status_push(struct pod_worker *w)
 		json_object_set_new(st, "podIP", json_null());
 		json_object_set_new(st, "podIPs", json_null());
 	}
-	int64_t t0 = node_now_ms();
+	int64_t t0 = mk_monotonic_ms();
 	if (kube_merge_patch(w->agent->client, path, patch, NULL, err, sizeof err) == MK_OK) {
 		mk_debug(NODE_LOG, "pod %s/%s: status %s sent in %lld ms", w->ns, w->name,
-			 js(st, "phase"), (long long)(node_now_ms() - t0));
+			 js(st, "phase"), (long long)(mk_monotonic_ms() - t0));
 		free(w->pushed_status);
 		w->pushed_status = text;
 		text = NULL;

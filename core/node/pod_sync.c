@@ -142,7 +142,7 @@ static int64_t terminate(struct pod_worker *w)
 /* The container exited: decide when it may start again. */
 static void note_exit(struct ctr *c)
 {
-	int64_t now = node_now_ms();
+	int64_t now = mk_monotonic_ms();
 
 	if (c->running_since_ms && now - c->running_since_ms > BACKOFF_RESET_MS)
 		c->backoff_s = 0;
@@ -173,7 +173,7 @@ static void next_attempt(struct pod_worker *w, struct ctr *c)
 static int64_t try_start(struct pod_worker *w, struct ctr *c)
 {
 	char err[1024], fieldpath[300];
-	int64_t now = node_now_ms();
+	int64_t now = mk_monotonic_ms();
 
 	if (c->pull_failed && now < c->backoff_until_ms) {
 		snprintf(c->waiting_reason, sizeof c->waiting_reason, "ImagePullBackOff");
@@ -191,7 +191,7 @@ static int64_t try_start(struct pod_worker *w, struct ctr *c)
 			c->backoff_s = c->backoff_s == 0 ? BACKOFF_START_S :
 				       c->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S :
 				       c->backoff_s * 2;
-			c->backoff_until_ms = node_now_ms() + (int64_t)c->backoff_s * 1000;
+			c->backoff_until_ms = mk_monotonic_ms() + (int64_t)c->backoff_s * 1000;
 			return (int64_t)c->backoff_s * 1000;
 		}
 		return RETRY_MS;
@@ -217,14 +217,14 @@ static int64_t step(struct pod_worker *w, struct ctr *c)
 	case CTR_EXITED:
 		if (!ctr_will_restart(w, c))
 			return INT64_MAX;
-		if (node_now_ms() < c->backoff_until_ms) {
+		if (mk_monotonic_ms() < c->backoff_until_ms) {
 			char fieldpath[300];
 			snprintf(fieldpath, sizeof fieldpath, "spec.%s{%s}",
 				 c->init ? "initContainers" : "containers", c->name);
 			pod_event(w, "Warning", "BackOff", fieldpath,
 				  "Back-off restarting failed container %s in pod %s_%s(%s)",
 				  c->name, w->name, w->ns, w->uid);
-			return c->backoff_until_ms - node_now_ms();
+			return c->backoff_until_ms - mk_monotonic_ms();
 		}
 		next_attempt(w, c);
 		return try_start(w, c);

@@ -33,7 +33,9 @@ void probes_reset(struct ctr *c)
 	memset(&c->liveness, 0, sizeof c->liveness);
 	memset(&c->readiness, 0, sizeof c->readiness);
 	c->started = jo(c->spec, "startupProbe") == NULL;
-	c->ready = false;
+	/* Without a readiness probe a started container is ready at once: the
+	 * first status already says so (one write, not two). */
+	c->ready = c->started && jo(c->spec, "readinessProbe") == NULL;
 }
 
 /* A named port ("http") is looked up in the container's ports. */
@@ -219,7 +221,7 @@ static bool run_kind(struct pod_worker *w, struct ctr *c, enum probe_kind k, int
 	}
 	int64_t period = ji(p, "periodSeconds", 10) * 1000;
 	bool ok = probe_once(w, c, p, msg, sizeof msg);
-	s->next_ms = node_now_ms() + (period > 0 ? period : 10000);
+	s->next_ms = mk_monotonic_ms() + (period > 0 ? period : 10000);
 	if (period < *next)
 		*next = period;
 	bool before = s->result;
@@ -240,7 +242,7 @@ static bool run_kind(struct pod_worker *w, struct ctr *c, enum probe_kind k, int
 
 int64_t probes_run(struct pod_worker *w, struct ctr *c)
 {
-	int64_t now = node_now_ms(), next = INT64_MAX;
+	int64_t now = mk_monotonic_ms(), next = INT64_MAX;
 	int grace = (int)ji(jo(w->cur, "spec"), "terminationGracePeriodSeconds", 30);
 	char why[512];
 

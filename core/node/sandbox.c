@@ -174,13 +174,13 @@ int sandbox_setup(struct pod_worker *w, char *errmsg, size_t len)
 	}
 	size_t n = host_ports(w, ports);
 	struct cni_attachment att;
-	int64_t t0 = node_now_ms();
+	int64_t t0 = mk_monotonic_ms();
 	rv = cni_add(&a->net, w->uid, netns, w->ns, w->name, w->uid, ports, n, &att, errmsg, len);
 	if (rv != MK_OK)
 		return rv;
 	snprintf(w->pod_ip, sizeof w->pod_ip, "%s", att.ip);
 	mk_debug(NODE_LOG, "pod %s/%s: network %s ready in %lld ms", w->ns, w->name, att.ip,
-		 (long long)(node_now_ms() - t0));
+		 (long long)(mk_monotonic_ms() - t0));
 	json_t *j = json_pack("{s:s, s:s}", "ip", att.ip, "gateway", att.gateway);
 	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof tmp, "%s.tmp", netjson);

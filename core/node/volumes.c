@@ -381,7 +381,7 @@ int volumes_setup(struct pod_worker *w, char *errmsg, size_t len)
 			return rv;
 		}
 	}
-	w->volumes_refreshed_ms = node_now_ms();
+	w->volumes_refreshed_ms = mk_monotonic_ms();
 	return MK_OK;
 }
 
@@ -391,9 +391,9 @@ void volumes_refresh(struct pod_worker *w)
 	json_t *v;
 	char msg[1024];
 
-	if (node_now_ms() - w->volumes_refreshed_ms < REFRESH_MS)
+	if (mk_monotonic_ms() - w->volumes_refreshed_ms < REFRESH_MS)
 		return;
-	w->volumes_refreshed_ms = node_now_ms();
+	w->volumes_refreshed_ms = mk_monotonic_ms();
 	json_array_foreach(jo(jo(w->cur, "spec"), "volumes"), i, v)
 		if (setup_one(w, v, true, msg, sizeof msg) != MK_OK)
 			mk_debug(NODE_LOG, "pod %s/%s: volume %s: %s", w->ns, w->name,

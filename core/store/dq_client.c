@@ -11,6 +11,7 @@
 
 #include "../base/err.h"
 #include "../base/net.h"
+#include "../base/clock.h"
 #include "../base/log.h"
 
 int dq_fail(struct dq_client *c, int err, const char *fmt, ...)
@@ -20,13 +21,6 @@ int dq_fail(struct dq_client *c, int err, const char *fmt, ...)
 	vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -311,12 +305,12 @@ int dq_client_connect(struct dq_client *c)
 			return dq_fail(c, fd, "%s", why);
 		return attach(c, fd, c->members[0]);
 	}
-	int64_t deadline = now_ms() + c->discovery_timeout_ms;
+	int64_t deadline = mk_monotonic_ms() + c->discovery_timeout_ms;
 	int backoff = 50;
 	for (;;) {
 		if (discover_once(c, why, sizeof why) == MK_OK)
 			return MK_OK;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mk_monotonic_ms();
 		if (left <= 0)
 			break;
 		sleep_ms((int)(backoff < left ? backoff : left));

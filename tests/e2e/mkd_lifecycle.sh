@@ -183,6 +183,15 @@ bad_usage "--join with port 0" --dqlite-port "$P3" --join 127.0.0.1:0
 bad_usage "--join with a bad second member" --dqlite-port "$P3" --join 127.0.0.1:9,junk:1
 bad_usage "unknown short option" --dqlite-port "$P3" -x
 bad_usage "value given to --help" --dqlite-port "$P3" --help=x
+bad_usage "--node-name with capitals" --dqlite-port "$P3" --node-name Node-1
+bad_usage "--node-name ending in a dash" --dqlite-port "$P3" --node-name node-
+bad_usage "--pod-cidr without a prefix" --dqlite-port "$P3" --pod-cidr 10.1.0.0
+bad_usage "--pod-cidr with prefix /31" --dqlite-port "$P3" --pod-cidr 10.1.0.0/31
+bad_usage "--pod-cidr not an address" --dqlite-port "$P3" --pod-cidr ten/16
+bad_usage "--cni-bridge longer than 15" --dqlite-port "$P3" --cni-bridge abcdefghijklmnop
+bad_usage "--cni-bridge with a slash" --dqlite-port "$P3" --cni-bridge a/b
+bad_usage "--runtime relative" --dqlite-port "$P3" --runtime runc
+bad_usage "--no-node-agent given a value" --dqlite-port "$P3" --no-node-agent=yes
 # The one line says what is wrong, not that a value is missing.
 "$MKD" --data-dir "$TMP/never" -x >/dev/null 2>"$TMP/usage.err"
 check "an unknown short option is called unknown" grep -q "unknown option -x" "$TMP/usage.err"
@@ -276,3 +285,17 @@ check "the first mkd is still alive" alive "$(pid_of a)"
 check "the first mkd still serves writes" sc "$A1" create /life/c still-serving
 check_eq "the first mkd still serves reads" "before-restart" "$(sc "$A1" get /life/a | cut -d' ' -f2-)"
 stopped_cleanly a TERM "after the port fight"
+
+# ---- a node whose agent cannot run still serves ---------------------------------
+
+# No OCI runtime where --runtime says: one clear line, and the API, the store
+# and a clean stop are unaffected (the node just runs no pods).
+MK_E2E_AGENT=1 start_mkd noruntime "$P2" --runtime /nonexistent/runc
+if wait_ready noruntime && wait_log noruntime "node agent cannot run: the OCI runtime /nonexistent/runc is not installed" 10; then
+	ok "a missing runtime is one ERROR line naming it"
+else
+	not_ok "a missing runtime is one ERROR line naming it"
+	run_log noruntime | note
+fi
+check "... and the API still answers" wait_for 10 listening "$(api_port_for "$P2")"
+stopped_cleanly noruntime TERM "without a node agent"
