@@ -8,7 +8,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := dqlite raft libuv sqlite3 yaml-0.1 jansson openssl libcurl libarchive
+PKGS    := dqlite raft libuv sqlite3 yaml-0.1 jansson openssl libcurl libarchive libnftables
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter \
 	-Wno-format-truncation -g -O2 -D_GNU_SOURCE
@@ -34,7 +34,8 @@ CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench $(BUILD)/pod-bench
+TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench $(BUILD)/pod-bench \
+	     $(if $(wildcard bench/sched_bench.c),$(BUILD)/sched-bench)
 
 .PHONY: all deps run test asan fuzz bench clean
 all: $(BUILD)/mkd $(BUILD)/mk $(BUILD)/mk-shim $(TOOLS) $(UNIT_BIN)
@@ -84,6 +85,10 @@ $(BUILD)/api-bench: $(BUILD)/obj/bench/api_bench.o $(BUILD)/obj/bench/api_client
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
 $(BUILD)/pod-bench: $(BUILD)/obj/bench/pod_bench.o $(BUILD)/libmk.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sched-bench: $(BUILD)/obj/bench/sched_bench.o $(BUILD)/libmk.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
