@@ -13,18 +13,9 @@
 #include "api_internal.h"
 #include "object.h"
 #include "selector.h"
+#include "validate_internal.h"
 
-struct problems {
-	json_t *causes;
-	char text[2048];
-	size_t used;
-	size_t n;
-};
-
-static void add(struct problems *p, const char *reason, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void add(struct problems *p, const char *reason, const char *field, const char *fmt, ...)
+void problem_add(struct problems *p, const char *reason, const char *field, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -42,15 +33,15 @@ static void add(struct problems *p, const char *reason, const char *field, const
 	p->n++;
 }
 
-static void required(struct problems *p, const char *field)
+void problem_required(struct problems *p, const char *field)
 {
-	add(p, "FieldValueRequired", field, "Required value");
+	problem_add(p, "FieldValueRequired", field, "Required value");
 }
 
-static void invalid(struct problems *p, const char *field, const json_t *value, const char *why)
+void problem_invalid(struct problems *p, const char *field, const json_t *value, const char *why)
 {
 	char *v = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-	add(p, "FieldValueInvalid", field, "Invalid value: %s: %s", v ? v : "null", why);
+	problem_add(p, "FieldValueInvalid", field, "Invalid value: %s: %s", v ? v : "null", why);
 	free(v);
 }
 
@@ -68,7 +59,7 @@ static void check_name(struct problems *p, const struct api_resource *r, const j
 {
 	const char *name = str(meta, "name");
 	if (empty(name)) {
-		add(p, "FieldValueRequired", "metadata.name",
+		problem_add(p, "FieldValueRequired", "metadata.name",
 		    "Required value: name or generateName is required");
 		return;
 	}
@@ -83,7 +74,7 @@ static void check_name(struct problems *p, const struct api_resource *r, const j
 		why = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
 		      "start with an alphabetic character, and end with an alphanumeric character";
 	if (why != NULL)
-		invalid(p, "metadata.name", json_object_get(meta, "name"), why);
+		problem_invalid(p, "metadata.name", json_object_get(meta, "name"), why);
 }
 
 static void check_string_map(struct problems *p, const json_t *meta, const char *key)
@@ -94,19 +85,19 @@ static void check_string_map(struct problems *p, const json_t *meta, const char 
 	char field[64];
 	snprintf(field, sizeof field, "metadata.%s", key);
 	if (!json_is_object(m)) {
-		invalid(p, field, m, "must be a map of strings");
+		problem_invalid(p, field, m, "must be a map of strings");
 		return;
 	}
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)m, k, v) {
 		if (!json_is_string(v)) {
-			invalid(p, field, v, "values must be strings");
+			problem_invalid(p, field, v, "values must be strings");
 			return;
 		}
 		if (k[0] == '\0' || strlen(k) > 316) {
 			json_t *jk = json_string(k);
-			invalid(p, field, jk, "name part must be non-empty and at most 63 "
+			problem_invalid(p, field, jk, "name part must be non-empty and at most 63 "
 				"characters");
 			json_decref(jk);
 		}
@@ -119,7 +110,7 @@ static void check_containers(struct problems *p, const json_t *spec, const char 
 	char field[256];
 	snprintf(field, sizeof field, "%s.containers", base);
 	if (json_array_size(cs) == 0) {
-		required(p, field);
+		problem_required(p, field);
 		return;
 	}
 	const char *lists[] = {"initContainers", "containers"};
@@ -130,12 +121,12 @@ static void check_containers(struct problems *p, const json_t *spec, const char 
 			snprintf(field, sizeof field, "%s.%s[%zu].name", base, lists[l], i);
 			const char *name = str(c, "name");
 			if (empty(name))
-				required(p, field);
+				problem_required(p, field);
 			else if (object_check_label(name) != NULL)
-				invalid(p, field, json_object_get(c, "name"), object_check_label(name));
+				problem_invalid(p, field, json_object_get(c, "name"), object_check_label(name));
 			snprintf(field, sizeof field, "%s.%s[%zu].image", base, lists[l], i);
 			if (empty(str(c, "image")))
-				required(p, field);
+				problem_required(p, field);
 			size_t k;
 			json_t *port;
 			json_array_foreach(json_object_get(c, "ports"), k, port) {
@@ -143,7 +134,7 @@ static void check_containers(struct problems *p, const json_t *spec, const char 
 				if (cp < 1 || cp > 65535) {
 					snprintf(field, sizeof field, "%s.%s[%zu].ports[%zu].containerPort",
 						 base, lists[l], i, k);
-					invalid(p, field, json_object_get(port, "containerPort"),
+					problem_invalid(p, field, json_object_get(port, "containerPort"),
 						"must be between 1 and 65535, inclusive");
 				}
 			}
@@ -156,31 +147,31 @@ static void check_workload(struct problems *p, const json_t *obj, bool needs_sel
 	const json_t *spec = json_object_get(obj, "spec");
 	const json_t *replicas = json_object_get(spec, "replicas");
 	if (json_is_integer(replicas) && json_integer_value(replicas) < 0)
-		invalid(p, "spec.replicas", replicas, "must be greater than or equal to 0");
+		problem_invalid(p, "spec.replicas", replicas, "must be greater than or equal to 0");
 	const json_t *tmpl = json_object_get(spec, "template");
 	const json_t *sel = json_object_get(spec, "selector");
 	if (needs_selector && sel == NULL) {
-		required(p, "spec.selector");
+		problem_required(p, "spec.selector");
 	} else if (sel != NULL) {
 		struct label_selector *ls;
 		char err[256];
 		if (label_selector_from_json(sel, &ls, err, sizeof err) != MK_OK) {
-			invalid(p, "spec.selector", sel, err);
+			problem_invalid(p, "spec.selector", sel, err);
 		} else {
 			const json_t *labels =
 				json_object_get(json_object_get(tmpl, "metadata"), "labels");
 			if (json_object_size(json_object_get(sel, "matchLabels")) +
 				    json_array_size(json_object_get(sel, "matchExpressions")) == 0)
-				invalid(p, "spec.selector", sel, "empty selector is invalid for "
+				problem_invalid(p, "spec.selector", sel, "empty selector is invalid for "
 					"deployment");
 			else if (!label_selector_matches(ls, labels))
-				invalid(p, "spec.template.metadata.labels", labels,
+				problem_invalid(p, "spec.template.metadata.labels", labels,
 					"`selector` does not match template `labels`");
 			label_selector_free(ls);
 		}
 	}
 	if (tmpl == NULL)
-		required(p, "spec.template");
+		problem_required(p, "spec.template");
 	else
 		check_containers(p, json_object_get(tmpl, "spec"), "spec.template.spec");
 }
@@ -191,11 +182,11 @@ static void check_service(struct problems *p, const json_t *obj)
 	const char *type = str(spec, "type");
 	if (type && strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
 	    strcmp(type, "LoadBalancer") && strcmp(type, "ExternalName"))
-		add(p, "FieldValueNotSupported", "spec.type", "Unsupported value: \"%s\": supported "
+		problem_add(p, "FieldValueNotSupported", "spec.type", "Unsupported value: \"%s\": supported "
 		    "values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", type);
 	bool external = type && strcmp(type, "ExternalName") == 0;
 	if (!external && json_array_size(json_object_get(spec, "ports")) == 0)
-		required(p, "spec.ports");
+		problem_required(p, "spec.ports");
 	size_t i;
 	json_t *port;
 	char field[128];
@@ -203,21 +194,21 @@ static void check_service(struct problems *p, const json_t *obj)
 		const json_t *v = json_object_get(port, "port");
 		snprintf(field, sizeof field, "spec.ports[%zu].port", i);
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-			invalid(p, field, v, "must be between 1 and 65535, inclusive");
+			problem_invalid(p, field, v, "must be between 1 and 65535, inclusive");
 		v = json_object_get(port, "targetPort");
 		snprintf(field, sizeof field, "spec.ports[%zu].targetPort", i);
 		if (json_is_integer(v) && (json_integer_value(v) < 1 || json_integer_value(v) > 65535))
-			invalid(p, field, v, "must be between 1 and 65535, inclusive");
+			problem_invalid(p, field, v, "must be between 1 and 65535, inclusive");
 		v = json_object_get(port, "nodePort");
 		snprintf(field, sizeof field, "spec.ports[%zu].nodePort", i);
 		if (json_is_integer(v) && json_integer_value(v) != 0 &&
 		    (json_integer_value(v) < 30000 || json_integer_value(v) > 32767))
-			invalid(p, field, v, "provided port is not in the valid range. The range of "
+			problem_invalid(p, field, v, "provided port is not in the valid range. The range of "
 				"valid ports is 30000-32767");
 		const char *proto = str(port, "protocol");
 		snprintf(field, sizeof field, "spec.ports[%zu].protocol", i);
 		if (proto && strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP"))
-			add(p, "FieldValueNotSupported", field, "Unsupported value: \"%s\": supported "
+			problem_add(p, "FieldValueNotSupported", field, "Unsupported value: \"%s\": supported "
 			    "values: \"SCTP\", \"TCP\", \"UDP\"", proto);
 	}
 }
@@ -235,7 +226,7 @@ static void check_data_keys(struct problems *p, const json_t *obj, const char *k
 			char field[300];
 			snprintf(field, sizeof field, "%s[%s]", key, k);
 			json_t *jk = json_string(k);
-			invalid(p, field, jk, "a valid config key must consist of "
+			problem_invalid(p, field, jk, "a valid config key must consist of "
 				"alphanumeric characters, '-', '_' or '.'");
 			json_decref(jk);
 		}
@@ -248,23 +239,23 @@ static void check_crd(struct problems *p, const json_t *obj)
 	const json_t *names = json_object_get(spec, "names");
 	const char *group = str(spec, "group"), *plural = str(names, "plural");
 	if (empty(group))
-		required(p, "spec.group");
+		problem_required(p, "spec.group");
 	if (empty(plural))
-		required(p, "spec.names.plural");
+		problem_required(p, "spec.names.plural");
 	if (empty(str(names, "kind")))
-		required(p, "spec.names.kind");
+		problem_required(p, "spec.names.kind");
 	const char *scope = str(spec, "scope");
 	if (empty(scope) || (strcmp(scope, "Namespaced") && strcmp(scope, "Cluster")))
-		add(p, "FieldValueNotSupported", "spec.scope", "Unsupported value: \"%s\": "
+		problem_add(p, "FieldValueNotSupported", "spec.scope", "Unsupported value: \"%s\": "
 		    "supported values: \"Cluster\", \"Namespaced\"", scope ? scope : "");
 	if (json_array_size(json_object_get(spec, "versions")) == 0)
-		required(p, "spec.versions");
+		problem_required(p, "spec.versions");
 	if (!empty(group) && !empty(plural)) {
 		char want[600];
 		snprintf(want, sizeof want, "%s.%s", plural, group);
 		const char *name = object_name(obj);
 		if (name == NULL || strcmp(name, want) != 0)
-			invalid(p, "metadata.name", json_object_get(json_object_get(obj, "metadata"),
+			problem_invalid(p, "metadata.name", json_object_get(json_object_get(obj, "metadata"),
 								   "name"),
 				"must be spec.names.plural+\".\"+spec.group");
 	}

@@ -1,37 +1,75 @@
 /*
- * Starting and stopping the controllers (controllers.h).
+ * Starting and stopping the controllers (controllers.h), in the order
+ * controllers_internal.h describes.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../base/err.h"
 #include "../base/log.h"
 #include "controllers_internal.h"
 
+/* Every controller mkd runs; each lives in its own file. */
+extern const struct controller_def replicaset_controller;
+
+static const struct controller_def *const all_controllers[] = {
+	&replicaset_controller,
+};
+#define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
+
 int controllers_start(const struct controllers_config *cfg, struct controllers **out,
 		      char *errmsg, size_t len)
 {
 	struct controllers *c = calloc(1, sizeof *c);
+	char names[512] = "";
+	int rv = MK_ENOMEM;
 
-	if (c == NULL) {
+	if (c == NULL || (c->loops = calloc(N_CONTROLLERS, sizeof *c->loops)) == NULL) {
 		snprintf(errmsg, len, "out of memory");
+		free(c);
 		return MK_ENOMEM;
 	}
 	c->client = cfg->client;
-	int rv = replicaset_start(c, cfg->workers > 0 ? cfg->workers : 2, errmsg, len);
-	if (rv != MK_OK) {
-		controllers_stop(c);
-		return rv;
+	c->workers = cfg->workers > 0 ? cfg->workers : 2;
+	for (size_t i = 0; i < N_CONTROLLERS; i++) {
+		errmsg[0] = '\0';
+		struct ctrl_loop *l = all_controllers[i]->create(c, errmsg, len);
+		if (l == NULL) {
+			if (errmsg[0] == '\0')
+				snprintf(errmsg, len, "cannot start the %s controller",
+					 all_controllers[i]->name);
+			goto fail;
+		}
+		c->loops[c->n_loops++] = l;
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+			 i ? ", " : "", all_controllers[i]->name);
 	}
-	mk_info(CTRL_LOG, "controllers started: replicaset");
+	rv = ctrl_informers_start(c, errmsg, len);
+	for (size_t i = 0; rv == MK_OK && i < c->n_loops; i++)
+		rv = ctrl_loop_start(c->loops[i], c->workers, errmsg, len);
+	if (rv != MK_OK)
+		goto fail;
+	mk_info(CTRL_LOG, "controllers started: %s", names);
 	*out = c;
 	return MK_OK;
+fail:
+	controllers_stop(c);
+	return rv != MK_OK ? rv : MK_ENOMEM;
 }
 
 void controllers_stop(struct controllers *c)
 {
 	if (c == NULL)
 		return;
-	replicaset_stop(c);
+	/* Informers first: after this no handler touches a queue. */
+	ctrl_informers_stop(c);
+	for (size_t i = 0; i < c->n_loops; i++)
+		ctrl_loop_stop(c->loops[i]);
+	for (size_t i = 0; i < c->n_loops; i++) {
+		ctrl_loop_free(c->loops[i]);
+		all_controllers[i]->destroy(c->loops[i]);
+	}
+	free(c->loops);
 	free(c);
 }
