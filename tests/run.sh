@@ -66,7 +66,7 @@ done
 for t in "$ROOT"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
-	case "$name" in lib | busybox_image) continue ;; esac # helpers, not tests
+	case "$name" in lib | node_lib | busybox_image) continue ;; esac # helpers, not tests
 	case "$name" in *"$FILTER"*) ;; *) continue ;; esac
 	log=$LOGDIR/e2e-$name.log
 	start=$(date +%s)

@@ -12,9 +12,11 @@
 
 /* Every controller mkd runs; each lives in its own file. */
 extern const struct controller_def replicaset_controller;
+extern const struct controller_def deployment_controller;
 
 static const struct controller_def *const all_controllers[] = {
 	&replicaset_controller,
+	&deployment_controller,
 };
 #define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
 

@@ -1,0 +1,192 @@
+#!/bin/bash
+# Workload controllers with pods that really run: Deployments (rolling
+# update, Recreate, history, undo, restart, pause, scale, progress
+# deadline), driven with kubectl 1.32 the way a user does.  Ports
+# 22200-22299.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/node_lib.sh"
+
+pick_port PORT 22200 22299 || exit 1
+trap 'node_cleanup; e2e_cleanup' EXIT
+node_setup wl "$PORT" || exit 1
+ok "node with agent and controllers is Ready"
+
+# A second tag of the same busybox: an image change to roll out.
+IMAGE2=mk.local/busybox:v2
+bash "$ROOT/tests/e2e/busybox_image.sh" "$TMP/busybox2.tar" "$IMAGE2" >/dev/null 2>&1
+check "second image tag imported" "$MK" --data-dir "$DATA" images import "$TMP/busybox2.tar"
+
+apply() { k apply -f - >/dev/null; }
+dj() { k get deploy "$1" -o "jsonpath=$2" 2>/dev/null; }
+images_of() { k get pods -l "app=$1" -o 'jsonpath={range .items[*]}{.spec.containers[0].image}{"\n"}{end}' 2>/dev/null | sort -u; }
+# only_image APP IMAGE: every pod of APP runs IMAGE, once the old ones
+# have finished terminating.
+only_image() { [ "$(images_of "$1")" = "$2" ]; }
+
+# ---- Deployment: create, available ----------------------------------------------
+
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, annotations: {kubernetes.io/change-cause: first}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: $IMAGE
+        imagePullPolicy: Never
+        command: ["sh", "-c", "exec sleep 3600"]
+YAML
+if k rollout status deploy/web --timeout=60s >/dev/null 2>&1; then
+	ok "a Deployment of 3 replicas becomes available (rollout status)"
+else
+	not_ok "a Deployment of 3 replicas becomes available"; k get deploy,rs,pods -o wide | note
+fi
+check_eq "3 available replicas" 3 "$(dj web '{.status.availableReplicas}')"
+check_eq "condition Available=True" True "$(dj web '{.status.conditions[?(@.type=="Available")].status}')"
+check_eq "condition Progressing: NewReplicaSetAvailable" NewReplicaSetAvailable \
+	"$(dj web '{.status.conditions[?(@.type=="Progressing")].reason}')"
+check_eq "revision 1" 1 "$(dj web '{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+rs1=$(k get rs -l app=web -o 'jsonpath={.items[0].metadata.name}')
+hash=$(k get rs "$rs1" -o 'jsonpath={.metadata.labels.pod-template-hash}')
+check_eq "ReplicaSet named after the template hash" "web-$hash" "$rs1"
+check_eq "pods carry the pod-template-hash" 3 \
+	"$(k get pods -l "app=web,pod-template-hash=$hash" -o name | grep -c .)"
+
+# ---- a deleted pod is replaced ------------------------------------------------------
+
+victim=$(k get pods -l app=web -o 'jsonpath={.items[0].metadata.name}')
+k delete pod "$victim" --wait=false >/dev/null
+replaced() { [ "$(k get pods -l app=web -o 'jsonpath={.items[*].status.phase}' | tr ' ' '\n' | grep -c Running)" -ge 3 ] && ! k get pods -l app=web -o name | grep -q "/$victim$"; }
+if wait_for 30 replaced; then ok "a deleted pod gets a replacement"; else not_ok "a deleted pod gets a replacement"; k get pods -o wide | note; fi
+
+# ---- image change rolls out, history, undo --------------------------------------------
+
+k set image deploy/web main="$IMAGE2" >/dev/null
+k annotate deploy/web kubernetes.io/change-cause=second --overwrite >/dev/null
+if k rollout status deploy/web --timeout=60s >/dev/null 2>&1; then ok "an image change rolls out"; else not_ok "an image change rolls out"; k get deploy,rs,pods -o wide | note; fi
+if wait_for 20 only_image web "$IMAGE2"; then ok "every pod runs the new image"; else not_ok "every pod runs the new image"; images_of web | note; fi
+check_eq "revision 2" 2 "$(dj web '{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+check_eq "old ReplicaSet scaled to 0" 0 "$(k get rs "$rs1" -o 'jsonpath={.spec.replicas}')"
+check_eq "two ReplicaSets kept as history" 2 "$(k get rs -l app=web -o name | grep -c .)"
+hist=$(k rollout history deploy/web 2>&1)
+case "$hist" in *"1 "*first*"2 "*second*) ok "rollout history lists both revisions with their change-cause" ;; *) not_ok "rollout history"; note "$hist" ;; esac
+k rollout history deploy/web --revision=1 2>/dev/null | grep -q "$IMAGE" &&
+	ok "rollout history --revision=1 shows the first template" || not_ok "rollout history --revision=1"
+
+if k rollout undo deploy/web >/dev/null 2>&1 && k rollout status deploy/web --timeout=60s >/dev/null 2>&1; then
+	ok "rollout undo rolls back"
+else
+	not_ok "rollout undo rolls back"; k get deploy,rs,pods -o wide | note
+fi
+if wait_for 20 only_image web "$IMAGE"; then ok "after undo every pod runs the first image"; else not_ok "after undo every pod runs the first image"; images_of web | note; fi
+check_eq "the first ReplicaSet is back, as revision 3" "3 3" \
+	"$(k get rs "$rs1" -o 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision} {.spec.replicas}')"
+check_eq "the Deployment is at revision 3" 3 "$(dj web '{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+
+# ---- scale ----------------------------------------------------------------------------------
+
+k scale deploy/web --replicas=5 >/dev/null
+five() { [ "$(dj web '{.status.availableReplicas}')" = 5 ]; }
+if wait_for 30 five; then ok "kubectl scale up to 5"; else not_ok "kubectl scale up to 5"; k get deploy,rs -o wide | note; fi
+k scale deploy/web --replicas=1 >/dev/null
+one() { [ "$(dj web '{.status.replicas}')" = 1 ] && [ "$(k get rs "$rs1" -o 'jsonpath={.spec.replicas}')" = 1 ]; }
+if wait_for 30 one; then ok "kubectl scale down to 1"; else not_ok "kubectl scale down to 1"; k get deploy,rs -o wide | note; fi
+
+# ---- pause, resume, restart ----------------------------------------------------------------
+
+k rollout pause deploy/web >/dev/null
+k set image deploy/web main="$IMAGE2" >/dev/null
+paused_reason() { [ "$(dj web '{.status.conditions[?(@.type=="Progressing")].reason}')" = DeploymentPaused ]; }
+if wait_for 15 paused_reason; then ok "a paused Deployment reports DeploymentPaused"; else not_ok "paused Deployment reports DeploymentPaused"; k get deploy web -o yaml | note; fi
+check_eq "nothing rolls while paused" "$IMAGE" "$(images_of web)"
+k rollout resume deploy/web >/dev/null
+if k rollout status deploy/web --timeout=60s >/dev/null 2>&1; then ok "rollout resume rolls the change out"; else not_ok "rollout resume"; k get deploy,rs,pods -o wide | note; fi
+if wait_for 20 only_image web "$IMAGE2"; then ok "resumed: the pod runs the new image"; else not_ok "resumed: the pod runs the new image"; images_of web | note; fi
+before=$(k get rs -l app=web -o name | grep -c .)
+k rollout restart deploy/web >/dev/null
+if k rollout status deploy/web --timeout=60s >/dev/null 2>&1; then ok "rollout restart"; else not_ok "rollout restart"; fi
+check_eq "restart made a new ReplicaSet" $((before + 1)) "$(k get rs -l app=web -o name | grep -c .)"
+check "restartedAt is in the pods' template" eval \
+	"k get pods -l app=web -o yaml | grep -q kubectl.kubernetes.io/restartedAt"
+
+# ---- Recreate -----------------------------------------------------------------------------------
+
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rec}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: rec}}
+  strategy: {type: Recreate}
+  template:
+    metadata: {labels: {app: rec}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sh", "-c", "exec sleep 3600"]}
+YAML
+k rollout status deploy/rec --timeout=60s >/dev/null 2>&1
+old_uids=$(k get pods -l app=rec -o 'jsonpath={.items[*].metadata.uid}')
+k set image deploy/rec main="$IMAGE2" >/dev/null
+# Recreate: no pod of the new template exists while an old one still runs.
+overlap=0
+for _ in $(seq 1 80); do
+	phases=$(k get pods -l app=rec -o 'jsonpath={range .items[*]}{.spec.containers[0].image}={.status.phase}{"\n"}{end}' 2>/dev/null)
+	if echo "$phases" | grep -q "^$IMAGE2=" && echo "$phases" | grep -q "^$IMAGE=Running"; then overlap=1; fi
+	[ "$(dj rec '{.status.updatedReplicas}/{.status.availableReplicas}/{.status.replicas}')" = 2/2/2 ] && break
+	sleep 0.25
+done
+check_eq "Recreate: old pods are gone before new ones start" 0 "$overlap"
+if k rollout status deploy/rec --timeout=60s >/dev/null 2>&1; then ok "Recreate rollout completes"; else not_ok "Recreate rollout completes"; k get deploy,rs,pods | note; fi
+
+# ---- progress deadline -----------------------------------------------------------------------
+
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 3
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      containers:
+      - {name: main, image: mk.local/missing:1, imagePullPolicy: Never}
+YAML
+out=$(k rollout status deploy/stuck --timeout=30s 2>&1)
+case "$out" in *"exceeded its progress deadline"*) ok "rollout status reports an exceeded progress deadline" ;; *) not_ok "progress deadline"; note "$out"; k get deploy stuck -o yaml | note ;; esac
+
+# ---- bad input ------------------------------------------------------------------------------------
+
+out=$(cat <<YAML | k apply -f - 2>&1
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad}
+spec:
+  selector: {matchLabels: {app: one}}
+  template:
+    metadata: {labels: {app: other}}
+    spec: {containers: [{name: c, image: $IMAGE}]}
+YAML
+)
+case "$out" in *'selector` does not match template `labels`'*) ok "a selector that does not match its template is refused" ;; *) not_ok "selector mismatch refused"; note "$out" ;; esac
+check "nothing stored for the refused Deployment" eval "! k get deploy bad >/dev/null 2>&1"
+out=$(k scale deploy/web --replicas=-1 2>&1)
+case "$out" in *"must be greater than or equal to 0"*) ok "scale to -1 is refused" ;; *) not_ok "scale to -1 refused"; note "$out" ;; esac
+check_eq "web still has 1 replica" 1 "$(dj web '{.spec.replicas}')"
+
+# ---- deletion takes the ReplicaSets and pods --------------------------------------------------------
+
+k delete deploy web >/dev/null
+gone() { [ -z "$(k get rs,pods -l app=web -o name 2>/dev/null)" ]; }
+if wait_for 30 gone; then ok "deleting a Deployment removes its ReplicaSets and pods"; else not_ok "Deployment deletion cascades"; k get rs,pods | note; fi
