@@ -43,6 +43,8 @@ static const struct api_resource builtin[] = {
 	 RES_GENERATION, NULL, NULL, false},
 	{"apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, true,
 	 STD_SUBS | RES_SUB_SCALE, RES_GENERATION, NULL, NULL, false},
+	{"apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", true,
+	 {NULL}, false, 0, 0, NULL, NULL, false},
 	{"batch", "v1", "jobs", "job", "Job", true, {NULL}, true, STD_SUBS, RES_GENERATION, NULL,
 	 NULL, false},
 	{"batch", "v1", "cronjobs", "cronjob", "CronJob", true, {"cj"}, true, STD_SUBS,

@@ -7,7 +7,7 @@
  * threads reconcile one key at a time, level-triggered and idempotent,
  * retrying with back-off.  They talk to the API like any client.
  *
- * Today: the ReplicaSet controller.
+ * manager.c lists them all.
  *
  * Threading: controllers_start/stop from one thread; never from the API's
  * loop thread (stopping waits for requests that loop serves).
@@ -23,6 +23,10 @@ struct controllers;
 struct controllers_config {
 	struct kube_client *client;
 	int workers; /* per controller; 0: 2 */
+	/* A node whose heartbeats (status or Lease) stop for this long is
+	 * marked unreachable and tainted; 0: 40 s (kube-controller-manager's
+	 * --node-monitor-grace-period). */
+	int node_monitor_grace_s;
 };
 
 int controllers_start(const struct controllers_config *cfg, struct controllers **out,

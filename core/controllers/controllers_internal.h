@@ -46,10 +46,11 @@ enum ctrl_informer_id {
 	INF_ENDPOINTS,
 	INF_ENDPOINTSLICES,
 	INF_PVCS,
+	INF_NODE_LEASES,
 	N_CTRL_INFORMERS
 };
 
-#define CTRL_MAX_HANDLERS 8
+#define CTRL_MAX_HANDLERS 16
 
 struct ctrl_handler {
 	kube_informer_fn fn;
@@ -93,6 +94,7 @@ struct controller_def {
 struct controllers {
 	struct kube_client *client;
 	int workers;
+	int64_t node_grace_ms; /* heartbeats missing this long: the node is unreachable */
 	struct shared_informer informers[N_CTRL_INFORMERS];
 	const struct controller_def **defs;
 	struct ctrl_loop **loops;
@@ -161,6 +163,16 @@ int64_t ctrl_parse_time(const char *rfc3339);
 /* Now as RFC 3339 (seconds), into out[32]. */
 void ctrl_now(char *out, size_t len);
 int64_t ctrl_now_ms(void);
+
+/* Drops nulls, empty objects and empty arrays, recursively: upstream
+ * compares typed objects, where `creationTimestamp: null` (which kubectl
+ * sends back on `rollout undo`), {} and absence are all the same. */
+void ctrl_normalize(json_t *v);
+/* Upstream's template hashes (pod-template-hash, controller-revision-hash):
+ * FNV-1a 32 of v (here its canonical JSON) and the collision count, the
+ * decimal digits mapped to an alphabet without vowels so that no word is
+ * ever spelt. */
+void ctrl_hash(const json_t *v, int64_t collisions, char *out, size_t len);
 
 /* --- pods (pods.c) ---------------------------------------------------------- */
 

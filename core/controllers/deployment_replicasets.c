@@ -51,29 +51,6 @@ int rollout_collect(struct rollout *r)
 	return MK_OK;
 }
 
-/* Drops nulls, empty objects and empty arrays, recursively: upstream
- * compares typed templates, where `creationTimestamp: null` (which kubectl
- * sends back on `rollout undo`), {} and absence are all the same. */
-static void normalize(json_t *v)
-{
-	const char *k;
-	json_t *x;
-	void *tmp;
-	size_t i;
-
-	if (json_is_object(v)) {
-		json_object_foreach_safe(v, tmp, k, x) {
-			normalize(x);
-			if (json_is_null(x) || (json_is_object(x) && json_object_size(x) == 0) ||
-			    (json_is_array(x) && json_array_size(x) == 0))
-				json_object_del(v, k);
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			normalize(x);
-	}
-}
-
 /* The template as compared and hashed: without the hash label, normalized. */
 static json_t *template_without_hash(const json_t *tmpl)
 {
@@ -81,7 +58,7 @@ static json_t *template_without_hash(const json_t *tmpl)
 
 	json_object_del(json_object_get(json_object_get(t, "metadata"), "labels"),
 			TEMPLATE_HASH_LABEL);
-	normalize(t);
+	ctrl_normalize(t);
 	return t;
 }
 
@@ -94,31 +71,6 @@ static bool same_template(const json_t *rs, const json_t *d)
 	json_decref(a);
 	json_decref(b);
 	return same;
-}
-
-/* Upstream's pod-template-hash: FNV-1a 32 of the template (here its
- * canonical JSON) and the collision count, the decimal digits mapped to
- * an alphabet without vowels so no word is ever spelt. */
-static void template_hash(const json_t *tmpl, int64_t collisions, char *out, size_t len)
-{
-	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-	char *text = json_dumps(tmpl, JSON_SORT_KEYS | JSON_COMPACT);
-	uint32_t h = 2166136261u;
-	char digits[32], extra[32];
-	size_t i;
-
-	for (const char *p = text ? text : ""; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	if (collisions > 0) {
-		snprintf(extra, sizeof extra, "%" PRId64, collisions);
-		for (const char *p = extra; *p; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
-	}
-	free(text);
-	snprintf(digits, sizeof digits, "%" PRIu32, h);
-	for (i = 0; digits[i] && i + 1 < len; i++)
-		out[i] = alphabet[(unsigned char)digits[i] % (sizeof alphabet - 1)];
-	out[i] = '\0';
 }
 
 /* Annotations a ReplicaSet inherits from its Deployment: all but kubectl's
@@ -270,7 +222,7 @@ int rollout_new_rs(struct rollout *r, bool create, int64_t initial)
 		json_object_get(json_object_get(r->d, "status"), "collisionCount"));
 	json_t *canonical =
 		template_without_hash(json_object_get(json_object_get(r->d, "spec"), "template"));
-	template_hash(canonical, collisions, hash, sizeof hash);
+	ctrl_hash(canonical, collisions, hash, sizeof hash);
 	json_decref(canonical);
 	json_t *obj = new_rs_object(r, hash, initial, max_old + 1);
 	if (obj == NULL)

@@ -34,6 +34,8 @@ static const struct {
 	[INF_ENDPOINTS] = {"/api/v1/endpoints", "endpoints"},
 	[INF_ENDPOINTSLICES] = {"/apis/discovery.k8s.io/v1/endpointslices", "endpointslices"},
 	[INF_PVCS] = {"/api/v1/persistentvolumeclaims", "persistentvolumeclaims"},
+	[INF_NODE_LEASES] = {"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+			     "node leases"},
 };
 
 int ctrl_watch(struct controllers *c, enum ctrl_informer_id id, kube_informer_fn fn, void *arg)

@@ -13,10 +13,14 @@
 /* Every controller mkd runs; each lives in its own file. */
 extern const struct controller_def replicaset_controller;
 extern const struct controller_def deployment_controller;
+extern const struct controller_def statefulset_controller;
+extern const struct controller_def node_lifecycle_controller;
 
 static const struct controller_def *const all_controllers[] = {
 	&replicaset_controller,
 	&deployment_controller,
+	&statefulset_controller,
+	&node_lifecycle_controller,
 };
 #define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
 
@@ -34,6 +38,7 @@ int controllers_start(const struct controllers_config *cfg, struct controllers *
 	}
 	c->client = cfg->client;
 	c->workers = cfg->workers > 0 ? cfg->workers : 2;
+	c->node_grace_ms = (cfg->node_monitor_grace_s > 0 ? cfg->node_monitor_grace_s : 40) * 1000LL;
 	for (size_t i = 0; i < N_CONTROLLERS; i++) {
 		errmsg[0] = '\0';
 		struct ctrl_loop *l = all_controllers[i]->create(c, errmsg, len);

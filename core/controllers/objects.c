@@ -1,6 +1,7 @@
 /*
  * Small helpers over Kubernetes objects as JSON (controllers_internal.h).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,46 @@ int ctrl_patch_status(struct kube_client *client, const char *group_version,
 out:
 	json_decref(status);
 	return rv;
+}
+
+void ctrl_normalize(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	void *tmp;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, k, x) {
+			ctrl_normalize(x);
+			if (json_is_null(x) || (json_is_object(x) && json_object_size(x) == 0) ||
+			    (json_is_array(x) && json_array_size(x) == 0))
+				json_object_del(v, k);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			ctrl_normalize(x);
+	}
+}
+
+void ctrl_hash(const json_t *v, int64_t collisions, char *out, size_t len)
+{
+	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+	char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	uint32_t h = 2166136261u;
+	char digits[32], extra[32];
+	size_t i;
+
+	for (const char *p = text ? text : ""; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	if (collisions > 0) {
+		snprintf(extra, sizeof extra, "%" PRId64, collisions);
+		for (const char *p = extra; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+	}
+	free(text);
+	snprintf(digits, sizeof digits, "%" PRIu32, h);
+	for (i = 0; digits[i] && i + 1 < len; i++)
+		out[i] = alphabet[(unsigned char)digits[i] % (sizeof alphabet - 1)];
+	out[i] = '\0';
 }

@@ -190,3 +190,88 @@ check_eq "web still has 1 replica" 1 "$(dj web '{.spec.replicas}')"
 k delete deploy web >/dev/null
 gone() { [ -z "$(k get rs,pods -l app=web -o name 2>/dev/null)" ]; }
 if wait_for 30 gone; then ok "deleting a Deployment removes its ReplicaSets and pods"; else not_ok "Deployment deletion cascades"; k get rs,pods | note; fi
+
+# ---- StatefulSet ------------------------------------------------------------------------------------
+
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 3
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: $IMAGE
+        imagePullPolicy: Never
+        command: ["sh", "-c", "exec sleep 3600"]
+        readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+YAML
+# OrderedReady: db-1 is created only once db-0 is Ready, db-2 after db-1.
+order_ok=1
+for _ in $(seq 1 120); do
+	st=""
+	for i in 0 1 2; do
+		if k get pod "db-$i" >/dev/null 2>&1; then
+			[ "$(jp "db-$i" '{.status.conditions[?(@.type=="Ready")].status}')" = True ] && st="${st}R" || st="${st}c"
+		else
+			st="${st}-"
+		fi
+	done
+	case "$st" in c?[!-] | ?c[!-] | c[!-]?) order_ok=0 ;; esac
+	[ "$st" = RRR ] && break
+	sleep 0.25
+done
+check_eq "StatefulSet pods start in order, each after the previous is Ready" "1 RRR" "$order_ok $st"
+if k rollout status sts/db --timeout=60s >/dev/null 2>&1; then ok "rollout status of the StatefulSet"; else not_ok "rollout status sts"; k get sts db -o yaml | note; fi
+check_eq "stable identity: hostname and subdomain" "db-1 db" "$(jp db-1 '{.spec.hostname} {.spec.subdomain}')"
+check_eq "pod-name label" db-2 "$(jp db-2 '{.metadata.labels.statefulset\.kubernetes\.io/pod-name}')"
+uid0=$(jp db-0 '{.metadata.uid}')
+k delete pod db-0 --wait=false >/dev/null
+back() { [ "$(jp db-0 '{.metadata.uid}')" != "$uid0" ] && [ -n "$(jp db-0 '{.metadata.uid}')" ] && [ "$(jp db-0 '{.status.phase}')" = Running ]; }
+if wait_for 30 back; then ok "a deleted replica comes back under the same name"; else not_ok "deleted replica comes back"; k get pods -l app=db | note; fi
+k set image sts/db main="$IMAGE2" >/dev/null
+if k rollout status sts/db --timeout=90s >/dev/null 2>&1; then ok "StatefulSet rolling update"; else not_ok "StatefulSet rolling update"; k get sts db -o yaml | note; fi
+if wait_for 20 only_image db "$IMAGE2"; then ok "every replica runs the new image"; else not_ok "every replica updated"; images_of db | note; fi
+check "rollout history of the StatefulSet has 2 revisions" eval \
+	"[ \"\$(k rollout history sts/db | grep -c '^[0-9]')\" = 2 ]"
+if k rollout undo sts/db >/dev/null 2>&1 && k rollout status sts/db --timeout=90s >/dev/null 2>&1 &&
+	wait_for 20 only_image db "$IMAGE"; then
+	ok "rollout undo of the StatefulSet"
+else
+	not_ok "rollout undo of the StatefulSet"; k get sts db -o yaml | note
+fi
+k scale sts/db --replicas=1 >/dev/null
+down() { [ "$(k get pods -l app=db -o name | grep -c .)" = 1 ] && k get pod db-0 >/dev/null 2>&1; }
+if wait_for 30 down; then ok "scale down removes the highest ordinals"; else not_ok "sts scale down"; k get pods -l app=db | note; fi
+
+# volumeClaimTemplates: one claim per replica, kept when the replica goes.
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: vol}
+spec:
+  replicas: 2
+  podManagementPolicy: Parallel
+  serviceName: vol
+  selector: {matchLabels: {app: vol}}
+  template:
+    metadata: {labels: {app: vol}}
+    spec:
+      containers:
+      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"], volumeMounts: [{name: data, mountPath: /data}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+YAML
+claims() { [ "$(k get pvc -l app=vol -o name 2>/dev/null | sort | tr '\n' ' ')" = "persistentvolumeclaim/data-vol-0 persistentvolumeclaim/data-vol-1 " ]; }
+if wait_for 20 claims; then ok "a claim per replica from volumeClaimTemplates"; else not_ok "claims from volumeClaimTemplates"; k get pvc | note; fi
+check_eq "the pod mounts its own claim" data-vol-1 \
+	"$(jp vol-1 '{.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}')"
+k delete sts vol >/dev/null
+check "claims outlive the StatefulSet (retention Retain)" k get pvc data-vol-0
