@@ -15,12 +15,22 @@ extern const struct controller_def replicaset_controller;
 extern const struct controller_def deployment_controller;
 extern const struct controller_def statefulset_controller;
 extern const struct controller_def node_lifecycle_controller;
+extern const struct controller_def endpoints_controller;
+extern const struct controller_def endpointslice_controller;
+extern const struct controller_def job_controller;
+extern const struct controller_def cronjob_controller;
+extern const struct controller_def daemonset_controller;
 
 static const struct controller_def *const all_controllers[] = {
 	&replicaset_controller,
 	&deployment_controller,
 	&statefulset_controller,
 	&node_lifecycle_controller,
+	&endpoints_controller,
+	&endpointslice_controller,
+	&job_controller,
+	&cronjob_controller,
+	&daemonset_controller,
 };
 #define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
 

@@ -215,15 +215,13 @@ YAML
 # OrderedReady: db-1 is created only once db-0 is Ready, db-2 after db-1.
 order_ok=1
 for _ in $(seq 1 120); do
+	# One snapshot of all three: "R" ready, "c" created, "-" not yet.
+	snap=$(k get pods -l app=db -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}' 2>/dev/null)
 	st=""
 	for i in 0 1 2; do
-		if k get pod "db-$i" >/dev/null 2>&1; then
-			[ "$(jp "db-$i" '{.status.conditions[?(@.type=="Ready")].status}')" = True ] && st="${st}R" || st="${st}c"
-		else
-			st="${st}-"
-		fi
+		case " $snap" in *" db-$i=True "*) st="${st}R" ;; *" db-$i="*) st="${st}c" ;; *) st="${st}-" ;; esac
 	done
-	case "$st" in c?[!-] | ?c[!-] | c[!-]?) order_ok=0 ;; esac
+	case "$st" in c?[!-] | ?c[!-] | c[!-]?) order_ok=0; note "out of order: $snap" ;; esac
 	[ "$st" = RRR ] && break
 	sleep 0.25
 done
@@ -275,3 +273,78 @@ check_eq "the pod mounts its own claim" data-vol-1 \
 	"$(jp vol-1 '{.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}')"
 k delete sts vol >/dev/null
 check "claims outlive the StatefulSet (retention Retain)" k get pvc data-vol-0
+
+# ---- DaemonSet ----------------------------------------------------------------------------------------
+
+# A Node object with no agent behind it (fake_node NAME LABEL=VALUE).
+fake_node() {
+	cat <<YAML | k apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata: {name: $1, labels: {$2}}
+YAML
+	k patch node "$1" --subresource=status --type=merge -p \
+		'{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","lastHeartbeatTime":"'"$(date -u +%FT%TZ)"'"}],"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"}}}' >/dev/null
+}
+fake_node edge-1 "role: edge"
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      nodeSelector: {kubernetes.io/hostname: wl}
+      containers:
+      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: edge}
+spec:
+  selector: {matchLabels: {app: edge}}
+  template:
+    metadata: {labels: {app: edge}}
+    spec:
+      nodeSelector: {role: edge}
+      containers:
+      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}
+YAML
+if k rollout status ds/agent --timeout=60s >/dev/null 2>&1; then ok "a DaemonSet runs its pod on the matching node (rollout status)"; else not_ok "DaemonSet on the real node"; k get ds,pods -o wide | note; fi
+# The nodes a DaemonSet's live pods are for (pods bound to a fake node
+# stay Terminating when deleted: no agent confirms; they are not counted).
+ds_pods() {
+	k get pods -l "app=$1" -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+names = []
+for p in json.load(sys.stdin)["items"]:
+    if p["metadata"].get("deletionTimestamp"):
+        continue
+    terms = p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    names.append(terms[0]["matchFields"][0]["values"][0])
+print("".join(n + " " for n in sorted(names)), end="")'
+}
+edge_only() { [ "$(ds_pods edge)" = "edge-1 " ]; }
+if wait_for 20 edge_only; then ok "a DaemonSet with a nodeSelector has one pod, for the labelled node only"; else not_ok "DaemonSet nodeSelector"; note "$(ds_pods edge)"; k get nodes -o yaml | note; k get ds edge -o yaml | note; fi
+check_eq "DaemonSet status counts the matching node" 1 "$(k get ds edge -o 'jsonpath={.status.desiredNumberScheduled}')"
+check "DaemonSet pods tolerate unreachable nodes" eval \
+	"k get pods -l app=edge -o yaml | grep -q node.kubernetes.io/unreachable"
+fake_node edge-2 "role: edge"
+both() { [ "$(ds_pods edge)" = "edge-1 edge-2 " ]; }
+if wait_for 20 both; then ok "a new matching node gets its pod"; else not_ok "new node gets a DaemonSet pod"; note "$(ds_pods edge)"; fi
+k taint node edge-2 dedicated=db:NoSchedule >/dev/null
+if wait_for 20 edge_only; then ok "a taint the DaemonSet does not tolerate removes its pod"; else not_ok "untolerated taint removes the DaemonSet pod"; note "$(ds_pods edge)"; fi
+k label node edge-1 role- >/dev/null
+none() { [ -z "$(ds_pods edge)" ]; }
+if wait_for 20 none; then ok "a node losing the label loses the pod"; else not_ok "label removal removes the DaemonSet pod"; note "$(ds_pods edge)"; fi
+k set image ds/agent main="$IMAGE2" >/dev/null
+if k rollout status ds/agent --timeout=60s >/dev/null 2>&1 && wait_for 20 only_image agent "$IMAGE2"; then
+	ok "a DaemonSet rolling update"
+else
+	not_ok "a DaemonSet rolling update"; k get ds agent -o yaml | note
+fi
+check "rollout history of the DaemonSet" eval "[ \"\$(k rollout history ds/agent | grep -c '^[0-9]')\" = 2 ]"
+k delete node edge-1 edge-2 >/dev/null
