@@ -20,6 +20,7 @@ extern const struct controller_def endpointslice_controller;
 extern const struct controller_def job_controller;
 extern const struct controller_def cronjob_controller;
 extern const struct controller_def daemonset_controller;
+extern const struct controller_def serviceaccount_controller;
 
 static const struct controller_def *const all_controllers[] = {
 	&replicaset_controller,
@@ -31,6 +32,7 @@ static const struct controller_def *const all_controllers[] = {
 	&job_controller,
 	&cronjob_controller,
 	&daemonset_controller,
+	&serviceaccount_controller,
 };
 #define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
 

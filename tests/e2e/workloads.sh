@@ -348,3 +348,14 @@ else
 fi
 check "rollout history of the DaemonSet" eval "[ \"\$(k rollout history ds/agent | grep -c '^[0-9]')\" = 2 ]"
 k delete node edge-1 edge-2 >/dev/null
+
+# ---- namespaces and their default ServiceAccount ----------------------------------------------------
+
+k create namespace team-a >/dev/null
+sa_there() { k -n team-a get serviceaccount default >/dev/null 2>&1; }
+if wait_for 10 sa_there; then ok "a new namespace gets its default ServiceAccount"; else not_ok "default ServiceAccount in a new namespace"; fi
+old_sa=$(k -n team-a get sa default -o 'jsonpath={.metadata.uid}')
+k -n team-a delete sa default >/dev/null
+sa_back() { [ -n "$(k -n team-a get sa default -o 'jsonpath={.metadata.uid}' 2>/dev/null)" ] && [ "$(k -n team-a get sa default -o 'jsonpath={.metadata.uid}')" != "$old_sa" ]; }
+if wait_for 10 sa_back; then ok "a deleted default ServiceAccount comes back"; else not_ok "default ServiceAccount recreated"; fi
+check "kube-system has one too" k -n kube-system get sa default
