@@ -2,10 +2,14 @@
  * pod-bench: pod start latency on a running mkd, beside bare `runc run`.
  *
  *   pod-bench --data-dir DIR --image REF --runtime PATH [--rounds N] [--burst N]
+ *             [--deployment N]
  *
  * Pods: from the POST that creates a pod to the watch event that shows it
  * Running (the image is present: imagePullPolicy Never), one pod at a time
  * (N rounds), then a burst of B pods created at once (time until all run).
+ * Then a Deployment of D replicas: from its POST until its status says
+ * every replica is available (controllers, scheduler and node agent in
+ * the path), beside the burst of bare pods measured just before.
  * Floor: `runc run -d` of the same container, on an overlay root over the
  * same unpacked layers, with the same command.  Prints p50/p99 of each and
  * the ratios.  Talks to the API with the node's admin credentials.
@@ -14,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +40,7 @@
 struct bench {
 	struct kube_client *client;
 	const char *data_dir, *image, *runtime, *tag;
-	int rounds, burst;
+	int rounds, burst, deployment;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	double running_at[MAX_PODS]; /* ms, 0 until seen Running */
@@ -258,6 +263,44 @@ static double floor_sample(struct bench *b, struct floor *f)
 	return t;
 }
 
+/* Creates a Deployment of n replicas and returns the ms until all are
+ * available (its status), or -1. */
+static double deployment_sample(struct bench *b, int n)
+{
+	char path[256], err[256];
+	json_t *d = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:i, s:{s:{s:s}}, s:{s:{s:{s:s}}, "
+			      "s:{s:i, s:[{s:s, s:s, s:s, s:[s, s]}]}}}}",
+			      "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name",
+			      "bench", "labels", "bench", b->tag, "spec", "replicas", n, "selector",
+			      "matchLabels", "app", "bench-deploy", "template", "metadata", "labels",
+			      "app", "bench-deploy", "spec", "terminationGracePeriodSeconds", 0,
+			      "containers", "name", "main", "image", b->image, "imagePullPolicy",
+			      "Never", "command", "sleep", "3600");
+	double t0 = now_ms(), t = -1;
+	int rv = kube_create(b->client, "/apis/apps/v1/namespaces/default/deployments", d, NULL,
+			     err, sizeof err);
+	json_decref(d);
+	if (rv != MK_OK) {
+		fprintf(stderr, "pod-bench: cannot create the Deployment: %s\n", err);
+		return -1;
+	}
+	snprintf(path, sizeof path, "/apis/apps/v1/namespaces/default/deployments/bench");
+	while (now_ms() < t0 + 120000) {
+		json_t *got = NULL;
+		if (kube_get(b->client, path, &got, err, sizeof err) == MK_OK &&
+		    json_integer_value(json_object_get(json_object_get(got, "status"),
+						       "availableReplicas")) == n) {
+			t = now_ms() - t0;
+			json_decref(got);
+			break;
+		}
+		json_decref(got);
+		usleep(20 * 1000);
+	}
+	kube_request(b->client, "DELETE", path, NULL, NULL, NULL, NULL, err, sizeof err);
+	return t;
+}
+
 static int pod_uid(struct bench *b, int idx, char *out, size_t len)
 {
 	char path[256], err[256];
@@ -275,7 +318,8 @@ static int pod_uid(struct bench *b, int idx, char *out, size_t len)
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .rounds = 20, .burst = 20, .runtime = "/usr/sbin/runc" };
+	struct bench b = { .rounds = 20, .burst = 20, .deployment = 20,
+			   .runtime = "/usr/sbin/runc" };
 	char server[256] = "", ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], err[512], tag[16];
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -291,11 +335,13 @@ int main(int argc, char **argv)
 			b.rounds = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--burst") == 0)
 			b.burst = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--deployment") == 0)
+			b.deployment = atoi(argv[i + 1]);
 	}
 	if (!b.data_dir || !b.image || !server[0] || b.rounds < 1 || b.burst < 1 ||
-	    b.rounds > MAX_PODS || b.burst > MAX_PODS) {
+	    b.rounds > MAX_PODS || b.burst > MAX_PODS || b.deployment < 1) {
 		fprintf(stderr, "usage: pod-bench --server URL --data-dir DIR --image REF "
-				"[--runtime PATH] [--rounds N] [--burst N]\n");
+				"[--runtime PATH] [--rounds N] [--burst N] [--deployment N]\n");
 		return 2;
 	}
 	snprintf(tag, sizeof tag, "%x", (unsigned)getpid());
@@ -361,8 +407,22 @@ int main(int argc, char **argv)
 			last = t;
 	}
 	double all = last - b0;
-	b.stop = 1;
 	delete_all(&b);
+	/* The burst's pods are gone before the Deployment's start. */
+	for (int i = 0; i < 600; i++) {
+		char path[256], e2[256];
+		json_t *list = NULL;
+		snprintf(path, sizeof path, "/api/v1/namespaces/default/pods?labelSelector=bench%%3D%s",
+			 b.tag);
+		bool empty = kube_get(b.client, path, &list, e2, sizeof e2) == MK_OK &&
+			     json_array_size(json_object_get(list, "items")) == 0;
+		json_decref(list);
+		if (empty)
+			break;
+		usleep(50 * 1000);
+	}
+	double deploy = deployment_sample(&b, b.deployment);
+	b.stop = 1;
 	pthread_join(w, NULL);
 
 	double f50 = pct(floor_ms, n_floor, 0.5), f99 = pct(floor_ms, n_floor, 0.99);
@@ -377,6 +437,12 @@ int main(int argc, char **argv)
 	printf("  mk, burst of %-3d        p50 %7.1f ms  p99 %7.1f ms  (%d/%d Running)  "
 	       "all Running after %.0f ms (target <= 2000 ms)\n",
 	       b.burst, u50, u99, n_burst, b.burst, all);
+	if (deploy > 0)
+		printf("  mk, Deployment of %-3d   all available after %.0f ms  (burst of bare pods "
+		       "%.0f ms: ratio %.2fx)\n", b.deployment, deploy, all,
+		       all > 0 ? deploy / all : 0);
+	else
+		printf("  mk, Deployment of %-3d   not available within 120 s\n", b.deployment);
 	kube_client_free(b.client);
 	return n_one == b.rounds && n_burst == b.burst ? 0 : 1;
 }

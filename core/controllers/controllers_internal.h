@@ -47,6 +47,7 @@ enum ctrl_informer_id {
 	INF_ENDPOINTSLICES,
 	INF_PVCS,
 	INF_NODE_LEASES,
+	INF_PVS,
 	N_CTRL_INFORMERS
 };
 

@@ -36,6 +36,7 @@ static const struct {
 	[INF_PVCS] = {"/api/v1/persistentvolumeclaims", "persistentvolumeclaims"},
 	[INF_NODE_LEASES] = {"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
 			     "node leases"},
+	[INF_PVS] = {"/api/v1/persistentvolumes", "persistentvolumes"},
 };
 
 int ctrl_watch(struct controllers *c, enum ctrl_informer_id id, kube_informer_fn fn, void *arg)

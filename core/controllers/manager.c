@@ -21,6 +21,7 @@ extern const struct controller_def job_controller;
 extern const struct controller_def cronjob_controller;
 extern const struct controller_def daemonset_controller;
 extern const struct controller_def serviceaccount_controller;
+extern const struct controller_def volume_binder_controller;
 
 static const struct controller_def *const all_controllers[] = {
 	&replicaset_controller,
@@ -33,6 +34,7 @@ static const struct controller_def *const all_controllers[] = {
 	&cronjob_controller,
 	&daemonset_controller,
 	&serviceaccount_controller,
+	&volume_binder_controller,
 };
 #define N_CONTROLLERS (sizeof all_controllers / sizeof all_controllers[0])
 

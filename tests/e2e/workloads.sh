@@ -248,8 +248,25 @@ k scale sts/db --replicas=1 >/dev/null
 down() { [ "$(k get pods -l app=db -o name | grep -c .)" = 1 ] && k get pod db-0 >/dev/null 2>&1; }
 if wait_for 30 down; then ok "scale down removes the highest ordinals"; else not_ok "sts scale down"; k get pods -l app=db | note; fi
 
-# volumeClaimTemplates: one claim per replica, kept when the replica goes.
+# volumeClaimTemplates: one claim per replica, bound to pre-made volumes,
+# kept when the replica goes.
+mkdir -p "$TMP/pv-a" "$TMP/pv-b" "$TMP/pv-big"
 cat <<YAML | apply
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-a}
+spec: {storageClassName: manual, capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: $TMP/pv-a, type: Directory}}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-b}
+spec: {storageClassName: manual, capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: $TMP/pv-b, type: Directory}}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-big}
+spec: {storageClassName: manual, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce], hostPath: {path: $TMP/pv-big, type: Directory}}
+---
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: vol}
@@ -261,18 +278,29 @@ spec:
   template:
     metadata: {labels: {app: vol}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
-      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"], volumeMounts: [{name: data, mountPath: /data}]}
+      - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sh", "-c", "hostname > /data/owner; exec sleep 3600"], volumeMounts: [{name: data, mountPath: /data}]}
   volumeClaimTemplates:
   - metadata: {name: data}
-    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+    spec: {storageClassName: manual, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
 YAML
 claims() { [ "$(k get pvc -l app=vol -o name 2>/dev/null | sort | tr '\n' ' ')" = "persistentvolumeclaim/data-vol-0 persistentvolumeclaim/data-vol-1 " ]; }
 if wait_for 20 claims; then ok "a claim per replica from volumeClaimTemplates"; else not_ok "claims from volumeClaimTemplates"; k get pvc | note; fi
 check_eq "the pod mounts its own claim" data-vol-1 \
 	"$(jp vol-1 '{.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}')"
+bound() { [ "$(k get pvc data-vol-0 data-vol-1 -o 'jsonpath={.items[*].status.phase}')" = "Bound Bound" ]; }
+if wait_for 20 bound; then ok "the claims are bound to volumes"; else not_ok "claims bound"; k get pv,pvc | note; fi
+check_eq "the smallest fitting volumes are chosen, one per claim" "pv-a pv-b" \
+	"$(k get pvc data-vol-0 data-vol-1 -o 'jsonpath={.items[*].spec.volumeName}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
+owners() { [ "$(cat "$TMP/pv-a/owner" "$TMP/pv-b/owner" 2>/dev/null | sort | tr '\n' ' ')" = "vol-0 vol-1 " ]; }
+if wait_for 30 owners; then ok "each replica writes to its own volume"; else not_ok "replicas write to their volumes"; k get pods -l app=vol -o wide | note; fi
+check_eq "the spare volume stays Available" Available "$(k get pv pv-big -o 'jsonpath={.status.phase}')"
 k delete sts vol >/dev/null
 check "claims outlive the StatefulSet (retention Retain)" k get pvc data-vol-0
+k delete pvc data-vol-0 >/dev/null
+released() { [ "$(k get pv "$(cat "$TMP/pv-a/owner" >/dev/null 2>&1; k get pv -o 'jsonpath={range .items[?(@.spec.claimRef.name=="data-vol-0")]}{.metadata.name}{end}')" -o 'jsonpath={.status.phase}' 2>/dev/null)" = Released ]; }
+if wait_for 20 released; then ok "a volume whose claim is deleted is Released, data kept"; else not_ok "volume Released"; k get pv | note; fi
 
 # ---- DaemonSet ----------------------------------------------------------------------------------------
 
