@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libdqlite-dev libraft-dev libuv1-dev libsqlite3-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libhttp-parser-dev libssl-dev libarchive-dev libnftables-dev"
-TEST_PKGS="libcmocka-dev go-dqlite iproute2 procps python3 python3-kubernetes python3-yaml clang libclang-rt-14-dev openssl runc containernetworking-plugins iptables nftables busybox-static docker-registry skopeo python3-jwt python3-cryptography python3-websocket curl util-linux bsdutils"
+TEST_PKGS="libcmocka-dev go-dqlite iproute2 procps python3 python3-kubernetes python3-yaml clang libclang-rt-14-dev openssl runc containernetworking-plugins iptables nftables busybox-static docker-registry skopeo python3-jwt python3-cryptography python3-websocket curl util-linux bsdutils tzdata"
 # The API tests are judged by kubectl 1.32 where the machine has it; Debian's
 # (older) kubectl is the fallback.
 command -v kubectl >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS kubernetes-client"

@@ -106,8 +106,10 @@ static void add_daemon_tolerations(json_t *spec)
 }
 
 /* Does the DaemonSet want a pod on node?  pod_spec: the template's spec
- * with the daemon tolerations added. */
-static bool should_run(const json_t *pod_spec, const json_t *node)
+ * with the daemon tolerations added.  A new pod needs the NoSchedule and
+ * NoExecute taints tolerated; a running one only the NoExecute ones
+ * (upstream's shouldRun and shouldContinueRunning). */
+static bool should_run(const json_t *pod_spec, const json_t *node, bool running)
 {
 	size_t i;
 	json_t *taint;
@@ -116,7 +118,8 @@ static bool should_run(const json_t *pod_spec, const json_t *node)
 		return false;
 	json_array_foreach(json_object_get(json_object_get(node, "spec"), "taints"), i, taint) {
 		const char *effect = ctrl_str(taint, "effect") ?: "";
-		if ((strcmp(effect, "NoSchedule") == 0 || strcmp(effect, "NoExecute") == 0) &&
+		if ((strcmp(effect, "NoExecute") == 0 ||
+		     (!running && strcmp(effect, "NoSchedule") == 0)) &&
 		    !sched_tolerated(json_object_get(pod_spec, "tolerations"), taint))
 			return false;
 	}
@@ -246,11 +249,11 @@ static int sync_set(void *self, const char *key)
 	int64_t unavailable = 0;
 	json_array_foreach(nodes, i, node) {
 		const char *node_name = ctrl_meta(node, "name") ?: "";
-		bool want = should_run(pod_spec, node);
 		json_t *here = json_array();
 		json_array_foreach(mine, j, pod)
 			if (strcmp(pod_node(pod) ?: "", node_name) == 0)
 				json_array_append(here, pod);
+		bool want = should_run(pod_spec, node, json_array_size(here) > 0);
 		n.desired += want;
 		if (!want) {
 			n.misscheduled += json_array_size(here) > 0;
