@@ -57,7 +57,12 @@ static void set_status(struct api_call *c, int code, const char *reason, const c
 	if (c->res != NULL) {
 		if (c->res->group[0])
 			json_object_set_new(details, "group", json_string(c->res->group));
-		json_object_set_new(details, "kind", json_string(c->res->plural));
+		/* Invalid names the kind (kubectl prints `The Service "a" is
+		 * invalid`), the other reasons the resource (errors.NewInvalid
+		 * takes a GroupKind, NewNotFound a GroupResource). */
+		json_object_set_new(details, "kind",
+				    json_string(strcmp(reason, "Invalid") == 0 ? c->res->kind
+									   : c->res->plural));
 	}
 	if (causes != NULL)
 		json_object_set_new(details, "causes", causes);
