@@ -15,6 +15,7 @@
 #include "../base/version.h"
 #include "../kube/client.h"
 #include "../node/agent.h"
+#include "../proxy/proxy.h"
 #include "admin_client.h"
 #include "agent_run.h"
 
@@ -29,7 +30,30 @@ struct mkd_agent {
 	pthread_cond_t wake;
 	bool stop;
 	struct node_agent *agent;   /* lock */
+	struct service_proxy *proxy; /* set by the launch thread, read after joining it */
 };
+
+/* The service proxy beside the agent: both serve the pods of this node.
+ * Its table is "mk-proxy" for the default bridge; a second mkd on the
+ * same host (tests, development) has a pod bridge of its own and gets a
+ * table of its own, so that the two proxies do not keep replacing each
+ * other's rules. */
+static void proxy_launch(struct mkd_agent *m)
+{
+	char table[64], err[512];
+
+	if (strcmp(m->cfg.cni_bridge, "mk0") == 0)
+		snprintf(table, sizeof table, "mk-proxy");
+	else
+		snprintf(table, sizeof table, "mk-proxy-%s", m->cfg.cni_bridge);
+	struct service_proxy_config pc = {
+		.client = m->client, .node_name = m->cfg.node_name, .pod_cidr = m->cfg.pod_cidr,
+		.bridge = m->cfg.cni_bridge, .table = table,
+	};
+	if (service_proxy_start(&pc, &m->proxy, err, sizeof err) != MK_OK)
+		mk_error("mkd", "the service proxy cannot run, so Services do not reach pods "
+			 "from this node: %s", err);
+}
 
 static void *launch_main(void *arg)
 {
@@ -50,6 +74,9 @@ static void *launch_main(void *arg)
 		pthread_mutex_lock(&m->lock);
 		if (rv == MK_OK) {
 			m->agent = a;
+			pthread_mutex_unlock(&m->lock);
+			proxy_launch(m);
+			pthread_mutex_lock(&m->lock);
 			break;
 		}
 		/* The API answers 503 until the store is up: say so once. */
@@ -126,6 +153,8 @@ void mkd_agent_halt(struct mkd_agent *m)
 	pthread_cond_broadcast(&m->wake);
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->thread, NULL);
+	/* Its table stays in force while mkd is down (proxy.h). */
+	service_proxy_stop(m->proxy);
 	pthread_mutex_lock(&m->lock);
 	struct node_agent *a = m->agent;
 	m->agent = NULL;

@@ -1,6 +1,8 @@
 /*
- * mkd's side of the node agent: starting it once the API answers,
- * stopping it before the API goes, and forwarding `kubectl exec` to it.
+ * mkd's side of the node agent and the service proxy (core/proxy) beside
+ * it: starting them once the API answers, stopping them before the API
+ * goes, and forwarding `kubectl exec` to the agent.  The proxy's nftables
+ * table outlives mkd, as the pods do.
  *
  * The agent talks to this very mkd's API over HTTPS, so it must never be
  * started or stopped on the loop thread (the loop serves those requests):

@@ -46,7 +46,7 @@ node_cleanup() {
 	iptables-save 2>/dev/null | grep -q "$NODE_CIDR" && {
 		iptables-save | grep -v -- "$NODE_CIDR" | iptables-restore 2>/dev/null
 	}
-	nft delete table ip mk-proxy 2>/dev/null
+	nft delete table ip "mk-proxy-$NODE_BRIDGE" 2>/dev/null
 	return 0
 }
 

@@ -44,6 +44,7 @@ pods_cleanup() {
 		umount -l "$m" 2>/dev/null
 	done
 	ip link del "$BRIDGE" 2>/dev/null
+	nft delete table ip "mk-proxy-$BRIDGE" 2>/dev/null # the service proxy's (it outlives mkd)
 	iptables-save 2>/dev/null | grep -q "$CIDR" && {
 		iptables-save | grep -v -- "$CIDR" | iptables-restore 2>/dev/null
 	}
