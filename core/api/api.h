@@ -48,6 +48,15 @@ struct api_config {
 	/* Where the node agent writes container logs (DATA_DIR/logs/pods/...),
 	 * read by pods/log; NULL: pods/log answers 503. */
 	const char *data_dir;
+	/* Services' cluster IPs ("10.152.183.0/24") and node ports
+	 * ("30000-32767"); NULL: those defaults.  A malformed value fails
+	 * api_server_start.  Every API server of a cluster must use the same. */
+	const char *service_cidr;
+	const char *node_port_range;
+	/* How long new pods tolerate their node being not-ready or
+	 * unreachable before they are evicted (DefaultTolerationSeconds);
+	 * 0: 300. */
+	int default_toleration_seconds;
 };
 
 int api_server_start(uv_loop_t *loop, const struct api_config *cfg, struct api_server **out,

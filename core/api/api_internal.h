@@ -12,6 +12,7 @@
 #include "../http/http.h"
 #include "api.h"
 #include "resource.h"
+#include "service.h"
 
 struct token_table;
 
@@ -34,6 +35,10 @@ struct api_server {
 	struct resource_registry *resources;
 	struct api_auth *auth;
 	struct api_background *background; /* CRD registry and namespace cleanup */
+	struct service_ranges svc_ranges;  /* parsed from cfg, immutable */
+	/* kubernetes_service.c, background thread: the datastore had one
+	 * member; this server's lease was renewed at the last pass. */
+	bool kubernetes_alone, kubernetes_leased;
 	void (*stop_done)(void *arg);
 	void *stop_arg;
 	int watches; /* open watch streams (loop thread) */
@@ -165,6 +170,9 @@ int api_decode_object(struct api_call *c, json_t **out);
 /* validate.c, defaults.c */
 int api_validate(struct api_call *c, json_t *obj, const json_t *old);
 void api_apply_defaults(struct api_call *c, json_t *obj, const json_t *old);
+/* admission_tolerations.c: NoExecute tolerations for not-ready and
+ * unreachable nodes, unless the pod spec has its own. */
+void admit_default_tolerations(json_t *pod_spec, long long seconds);
 
 /* handlers: run on a worker thread. */
 void api_do_get_scale(struct api_call *c);
@@ -173,9 +181,13 @@ void api_do_get(struct api_call *c);
 void api_do_list(struct api_call *c);
 void api_do_create(struct api_call *c);
 void api_do_bind(struct api_call *c); /* pods/NAME/binding (pod_binding.c) */
+void api_do_evict(struct api_call *c); /* pods/NAME/eviction (pod_eviction.c) */
 void api_do_update(struct api_call *c);
 void api_do_patch(struct api_call *c);
 void api_do_delete(struct api_call *c);
+/* A DELETE of `name` (the call's resource, in c->ns) with the DeleteOptions
+ * `options` (NULL: none); 0 with the answer set, or an error with it set. */
+int api_delete_named(struct api_call *c, const char *name, const json_t *options);
 void api_do_deletecollection(struct api_call *c);
 void api_do_watch_setup(struct api_call *c);
 

@@ -209,7 +209,13 @@ int api_server_start(uv_loop_t *loop, const struct api_config *cfg, struct api_s
 	s->loop = loop;
 	s->cfg = *cfg;
 	atomic_init(&s->store, cfg->store);
-	int rv = resource_registry_new(&s->resources);
+	int rv = service_ranges_parse(&s->svc_ranges, cfg->service_cidr, cfg->node_port_range,
+				      errmsg, len);
+	if (rv != MK_OK) {
+		free(s);
+		return rv;
+	}
+	rv = resource_registry_new(&s->resources);
 	if (rv != MK_OK)
 		goto fail;
 	rv = api_auth_new(cfg->token_file, &s->auth, errmsg, len);

@@ -5,7 +5,10 @@
  *   - objects deleted with Background/Foreground propagation take their
  *     dependents (ownerReferences) with them;
  *   - a namespace being deleted is emptied, then removed;
- *   - the namespaces every cluster has exist.
+ *   - the namespaces every cluster has exist;
+ *   - the `kubernetes` Service and its endpoints are kept up to date, and
+ *     Service allocations are repaired (kubernetes_service.c,
+ *     service_repair.c).
  * Every step is idempotent and re-derived from the store, so a crash or a
  * second API server doing the same work only repeats it.
  */
@@ -20,9 +23,12 @@
 #include "../store/store.h"
 #include "api_internal.h"
 #include "object.h"
+#include "service.h"
 
 #define TICK_MS 200
 #define NAMESPACE_SCAN_MS 5000
+#define KUBERNETES_SERVICE_MS 10000 /* upstream's endpoint reconcile interval */
+#define SERVICE_REPAIR_MS 180000    /* upstream's repair interval */
 #define MAX_GC_QUEUE 4096
 
 struct gc_item {
@@ -153,11 +159,44 @@ static bool owned_by(const json_t *obj, const char *uid)
 	return false;
 }
 
-/* Deletes `kv` (or marks it when finalizers hold it); true if handled. */
+/* The grace period a pod gets when its namespace or owner goes: a pod a
+ * node runs is stopped by that node first, as for any DELETE (0: none). */
+static int64_t pod_grace(const struct api_resource *r, const json_t *pod)
+{
+	if (r->custom || r->group[0] != '\0' || strcmp(r->plural, "pods") != 0)
+		return 0;
+	const char *node = object_str(pod, "spec.nodeName");
+	const char *phase = object_str(pod, "status.phase");
+	if (node == NULL || node[0] == '\0' ||
+	    (phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
+		return 0;
+	const json_t *tgps = object_at(pod, "spec.terminationGracePeriodSeconds");
+	int64_t grace = json_is_integer(tgps) ? json_integer_value(tgps) : 30;
+	return grace < 0 ? 1 : grace;
+}
+
+/* Deletes `kv` (or marks it when finalizers or a pod's grace period hold
+ * it). */
 static void delete_kv(struct api_background *b, const struct store_kv *kv, json_t *obj,
 		      const struct api_resource *r)
 {
 	json_t *meta = object_meta(obj);
+	int64_t grace = pod_grace(r, obj);
+	if (grace > 0) {
+		/* Already terminating: its node finishes it. */
+		if (json_object_get(meta, "deletionTimestamp") != NULL)
+			return;
+		char ts[32];
+		object_timestamp(ts, object_now() + grace);
+		json_object_set_new(meta, "deletionTimestamp", json_string(ts));
+		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(grace));
+		size_t len;
+		char *value = object_to_store(obj, &len);
+		if (value != NULL)
+			store_update(b->store, kv->key, value, len, 0, kv->rev, NULL);
+		free(value);
+		return;
+	}
 	if (json_array_size(json_object_get(meta, "finalizers")) == 0) {
 		if (store_delete(b->store, kv->key, kv->rev, NULL) == MK_OK)
 			api_background_deleted(b->srv, r, obj, GC_DELETE, NULL);
@@ -293,6 +332,8 @@ static bool finish_foreground(struct api_background *b, const char *key)
 				json_array_remove(fins, i);
 		if (json_array_size(fins) == 0) {
 			done = store_delete(b->store, key, kv.rev, NULL) == MK_OK;
+			if (done && strncmp(key, "/registry/core/services/", 24) == 0)
+				service_release(b->store, obj, NULL);
 		} else {
 			size_t len;
 			char *value = object_to_store(obj, &len);
@@ -359,9 +400,13 @@ static void *run(void *arg)
 	store_key(prefix, sizeof prefix, "apiextensions.k8s.io", "customresourcedefinitions", NULL,
 		  NULL);
 	struct store_watch *crd_watch = NULL;
+	/* Before the namespaces: once `default` exists clients write, and
+	 * the first writes of a new cluster are better over by then. */
+	kubernetes_service_sync(b->srv, b->store);
 	ensure_namespaces(b);
 	bool crds_dirty = true;
-	int64_t since_scan = NAMESPACE_SCAN_MS;
+	int64_t since_scan = NAMESPACE_SCAN_MS, since_kubernetes = 0;
+	int64_t since_repair = SERVICE_REPAIR_MS;
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		bool stop = b->stop, kicked = b->kicked;
@@ -380,6 +425,14 @@ static void *run(void *arg)
 			finish_namespaces(b);
 			since_scan = 0;
 		}
+		if (since_kubernetes >= KUBERNETES_SERVICE_MS) {
+			kubernetes_service_sync(b->srv, b->store);
+			since_kubernetes = 0;
+		}
+		if (since_repair >= SERVICE_REPAIR_MS) {
+			service_repair(b->store, &b->srv->svc_ranges);
+			since_repair = 0;
+		}
 		if (crd_watch != NULL) {
 			struct store_event ev;
 			int rv = store_watch_next(crd_watch, TICK_MS, &ev);
@@ -397,9 +450,12 @@ static void *run(void *arg)
 			nanosleep(&ts, NULL);
 		}
 		since_scan += TICK_MS;
+		since_kubernetes += TICK_MS;
+		since_repair += TICK_MS;
 	}
 	if (crd_watch)
 		store_watch_close(crd_watch);
+	kubernetes_service_leave(b->srv, b->store);
 	return NULL;
 }
 
@@ -462,6 +518,11 @@ void api_background_deleted(struct api_server *s, const struct api_resource *r, 
 {
 	struct api_background *b = s->background;
 	const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+	/* A deleted Service gives its address and ports back now, so they
+	 * can be taken again at once. */
+	if (!r->custom && r->group[0] == '\0' && strcmp(r->kind, "Service") == 0 &&
+	    mode != GC_FOREGROUND && atomic_load(&s->store) != NULL)
+		service_release(atomic_load(&s->store), obj, NULL);
 	if (b == NULL || uid == NULL)
 		return;
 	/* Namespaces are emptied by their own path. */

@@ -34,16 +34,35 @@ static void add_names(json_t *entry, const struct api_resource *r)
 }
 
 struct sub_desc {
-	unsigned flag;
+	unsigned flag;  /* SUB_POD: every built-in pods resource */
 	const char *name;
 	const char *group, *version, *kind; /* NULL: the resource's own */
+	bool create_only;                   /* verbs [create], else [get, patch, update] */
 };
 
+#define SUB_POD (1u << 31)
+
+/* kubectl drain looks for pods/eviction, kind Eviction in group policy. */
 static const struct sub_desc subs[] = {
-	{RES_SUB_STATUS, "status", NULL, NULL, NULL},
-	{RES_SUB_SCALE, "scale", "autoscaling", "v1", "Scale"},
-	{RES_SUB_FINALIZE, "finalize", NULL, NULL, NULL},
+	{RES_SUB_STATUS, "status", NULL, NULL, NULL, false},
+	{RES_SUB_SCALE, "scale", "autoscaling", "v1", "Scale", false},
+	{RES_SUB_FINALIZE, "finalize", NULL, NULL, NULL, false},
+	{SUB_POD, "binding", NULL, NULL, "Binding", true},
+	{SUB_POD, "eviction", "policy", "v1", "Eviction", true},
 };
+
+static bool has_sub(const struct api_resource *r, const struct sub_desc *d)
+{
+	if (d->flag == SUB_POD)
+		return !r->custom && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0;
+	return r->subresources & d->flag;
+}
+
+static json_t *sub_verbs(const struct sub_desc *d)
+{
+	return d->create_only ? json_pack("[s]", "create")
+			      : json_pack("[s,s,s]", "get", "patch", "update");
+}
 
 /* APIResourceList for one group version. */
 static json_t *resource_list(struct resource_set *rs, const char *group, const char *version)
@@ -62,14 +81,14 @@ static json_t *resource_list(struct resource_set *rs, const char *group, const c
 		add_names(e, r);
 		json_array_append_new(items, e);
 		for (size_t k = 0; k < sizeof subs / sizeof subs[0]; k++) {
-			if (!(r->subresources & subs[k].flag))
+			if (!has_sub(r, &subs[k]))
 				continue;
 			char name[256];
 			snprintf(name, sizeof name, "%s/%s", r->plural, subs[k].name);
-			json_t *s = json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s]}", "name", name,
+			json_t *s = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
 					      "singularName", "", "namespaced", r->namespaced, "kind",
-					      subs[k].kind ? subs[k].kind : r->kind, "verbs", "get",
-					      "patch", "update");
+					      subs[k].kind ? subs[k].kind : r->kind, "verbs",
+					      sub_verbs(&subs[k]));
 			if (subs[k].group != NULL) {
 				json_object_set_new(s, "group", json_string(subs[k].group));
 				json_object_set_new(s, "version", json_string(subs[k].version));
@@ -127,15 +146,15 @@ static json_t *aggregated_group(struct resource_set *rs, const char *group, cons
 			add_names(e, r);
 			json_t *sa = json_array();
 			for (size_t k = 0; k < sizeof subs / sizeof subs[0]; k++) {
-				if (!(r->subresources & subs[k].flag))
+				if (!has_sub(r, &subs[k]))
 					continue;
 				json_array_append_new(
-					sa, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s]}", "subresource",
+					sa, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
 						      subs[k].name, "responseKind", "group",
 						      subs[k].group ? subs[k].group : r->group, "version",
 						      subs[k].version ? subs[k].version : r->version,
 						      "kind", subs[k].kind ? subs[k].kind : r->kind,
-						      "verbs", "get", "patch", "update"));
+						      "verbs", sub_verbs(&subs[k])));
 			}
 			if (json_array_size(sa) > 0)
 				json_object_set_new(e, "subresources", sa);

@@ -22,7 +22,10 @@ void api_handle(struct api_call *c)
 		api_do_watch_setup(c);
 		break;
 	case VERB_CREATE:
-		api_do_create(c);
+		if (c->sub != NULL && strcmp(c->sub, "eviction") == 0)
+			api_do_evict(c);
+		else
+			api_do_create(c);
 		break;
 	case VERB_UPDATE:
 		api_do_update(c);

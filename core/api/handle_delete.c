@@ -33,21 +33,16 @@ struct delete_options {
 	bool dry_run;
 };
 
-/* DeleteOptions come in the body (kubectl, Python) or the query. */
-static int read_options(struct api_call *c, json_t **body, struct delete_options *o)
+/* DeleteOptions from `b` (NULL: none) and the query; the strings in `o`
+ * point into b. */
+static int parse_options(struct api_call *c, const json_t *b, struct delete_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->grace = -1;
-	*body = NULL;
-	if (c->req->body_len > 0) {
-		if (api_parse_body(c, false, body) != MK_OK)
-			return MK_EINVAL;
-		if (!json_is_object(*body)) {
-			api_fail(c, 400, "BadRequest", "DeleteOptions must be a JSON object");
-			return MK_EINVAL;
-		}
+	if (b != NULL && !json_is_object(b)) {
+		api_fail(c, 400, "BadRequest", "DeleteOptions must be a JSON object");
+		return MK_EINVAL;
 	}
-	const json_t *b = *body;
 	o->propagation = json_string_value(json_object_get(b, "propagationPolicy"));
 	if (o->propagation == NULL)
 		o->propagation = api_query_get(&c->query, "propagationPolicy");
@@ -81,6 +76,17 @@ static int read_options(struct api_call *c, json_t **body, struct delete_options
 	o->dry_run = (json_is_array(dr) && json_array_size(dr) > 0) ||
 		     strcmp(api_query_get(&c->query, "dryRun") ?: "", "All") == 0;
 	return MK_OK;
+}
+
+/* DeleteOptions come in the body (kubectl, Python) or the query. */
+static int read_options(struct api_call *c, json_t **body, struct delete_options *o)
+{
+	*body = NULL;
+	if (c->req->body_len > 0 && api_parse_body(c, false, body) != MK_OK) {
+		memset(o, 0, sizeof *o);
+		return MK_EINVAL;
+	}
+	return parse_options(c, *body, o);
 }
 
 /* --- graceful deletion of pods ------------------------------------------------ */
@@ -286,6 +292,14 @@ static int delete_one(struct api_call *c, const char *name, const struct delete_
 	}
 	api_fail_store(c, MK_ECONFLICT);
 	return MK_ECONFLICT;
+}
+
+int api_delete_named(struct api_call *c, const char *name, const json_t *options)
+{
+	struct delete_options o;
+	int rv = parse_options(c, options, &o);
+
+	return rv == MK_OK ? delete_one(c, name, &o) : rv;
 }
 
 void api_do_delete(struct api_call *c)

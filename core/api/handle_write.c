@@ -17,6 +17,7 @@
 #include "object.h"
 #include "patch.h"
 #include "selector.h"
+#include "service.h"
 
 #define MAX_RETRIES 8
 
@@ -24,6 +25,13 @@ static bool dry_run(struct api_call *c)
 {
 	const char *d = api_query_get(&c->query, "dryRun");
 	return d != NULL && strcmp(d, "All") == 0;
+}
+
+/* Services get addresses and ports on the way in (service.h). */
+static bool is_service(const struct api_call *c)
+{
+	return !c->res->custom && c->res->group[0] == '\0' && strcmp(c->res->kind, "Service") == 0 &&
+	       c->sub == NULL;
 }
 
 /* Server-owned metadata of a new object. */
@@ -116,9 +124,9 @@ void api_do_create(struct api_call *c)
 		c->name = strdup(name);
 	}
 	set_create_metadata(c, obj);
-	api_apply_defaults(c, obj, NULL);
 	/* The generated name is validated like a given one (it is the
-	 * prefix that could be too long or malformed). */
+	 * prefix that could be too long or malformed); defaults may use it
+	 * (a Job's job-name label). */
 	if (generated) {
 		char generated_name[300];
 		object_generate_name(generated_name, sizeof generated_name, gen);
@@ -126,7 +134,12 @@ void api_do_create(struct api_call *c)
 		free(c->name);
 		c->name = strdup(generated_name);
 	}
-	if (api_validate(c, obj, NULL) != MK_OK || check_namespace(c) != MK_OK)
+	if (is_service(c))
+		service_prepare_create(obj);
+	api_apply_defaults(c, obj, NULL);
+	struct service_txn txn = {0};
+	if (api_validate(c, obj, NULL) != MK_OK || check_namespace(c) != MK_OK ||
+	    (is_service(c) && service_allocate(c, obj, NULL, dry_run(c), &txn) != MK_OK))
 		goto out;
 	for (int attempt = 0;; attempt++) {
 		if (generated && attempt > 0) {
@@ -142,6 +155,7 @@ void api_do_create(struct api_call *c)
 		}
 		char key[STORE_MAX_KEY + 1];
 		if (api_object_key(c, c->ns, c->name, key, sizeof key) != MK_OK) {
+			service_rollback(c->store, obj, &txn);
 			api_fail(c, 422, "Invalid", "name \"%s\" is too long", c->name);
 			goto out;
 		}
@@ -153,6 +167,7 @@ void api_do_create(struct api_call *c)
 		if (rv == MK_EEXISTS && generated && attempt < 3)
 			continue; /* a fresh suffix, like the real server */
 		if (rv != MK_OK) {
+			service_rollback(c->store, obj, &txn);
 			api_fail_store(c, rv);
 			goto out;
 		}
@@ -245,8 +260,12 @@ static int commit(struct api_call *c, json_t *old, int64_t old_rev, json_t *obj)
 		return MK_EINVAL;
 	}
 	obj = merge_for_update(c, old, obj);
+	if (is_service(c))
+		service_prepare_update(obj, old);
 	api_apply_defaults(c, obj, old);
-	if (api_validate(c, obj, old) != MK_OK) {
+	struct service_txn txn = {0};
+	if (api_validate(c, obj, old) != MK_OK ||
+	    (is_service(c) && service_allocate(c, obj, old, dry_run(c), &txn) != MK_OK)) {
 		json_decref(obj);
 		return MK_EINVAL;
 	}
@@ -267,6 +286,7 @@ static int commit(struct api_call *c, json_t *old, int64_t old_rev, json_t *obj)
 		int64_t rev;
 		int rv = store_delete(c->store, key, old_rev, &rev);
 		if (rv != MK_OK) {
+			service_rollback(c->store, obj, &txn);
 			if (rv != MK_ECONFLICT)
 				api_fail_store(c, rv);
 			json_decref(obj);
@@ -289,11 +309,14 @@ static int commit(struct api_call *c, json_t *old, int64_t old_rev, json_t *obj)
 	int rv = value ? store_update(c->store, key, value, len, 0, old_rev, &rev) : MK_ENOMEM;
 	free(value);
 	if (rv != MK_OK) {
+		service_rollback(c->store, obj, &txn);
 		if (rv != MK_ECONFLICT)
 			api_fail_store(c, rv);
 		json_decref(obj);
 		return rv;
 	}
+	if (is_service(c))
+		service_release(c->store, old, obj);
 	object_set_rv(obj, rev);
 	api_answer_object(c, 200, obj);
 	return MK_OK;

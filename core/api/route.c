@@ -59,9 +59,10 @@ static bool sub_allowed(const struct api_resource *r, const char *sub)
 		return r->subresources & RES_SUB_SCALE;
 	if (strcmp(sub, "finalize") == 0)
 		return r->subresources & RES_SUB_FINALIZE;
-	/* pods/NAME/binding: how a pod gets its node (pod_binding.c). */
-	if (strcmp(sub, "binding") == 0)
-		return r->group[0] == '\0' && strcmp(r->plural, "pods") == 0;
+	/* pods/NAME/binding: how a pod gets its node (pod_binding.c);
+	 * pods/NAME/eviction: kubectl drain (pod_eviction.c). */
+	if (strcmp(sub, "binding") == 0 || strcmp(sub, "eviction") == 0)
+		return !r->custom && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0;
 	return false;
 }
 
@@ -135,6 +136,10 @@ int api_route(struct api_call *c)
 	}
 	const char *m = c->req->method;
 	bool collection = name == NULL;
+	/* Create-only subresources. */
+	if (sub != NULL && (strcmp(sub, "binding") == 0 || strcmp(sub, "eviction") == 0) &&
+	    strcmp(m, "POST") != 0)
+		goto bad_method;
 	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
 		if (collection)
 			c->verb = watch_prefix || api_query_bool(&c->query, "watch") ? VERB_WATCH
@@ -143,7 +148,9 @@ int api_route(struct api_call *c)
 			c->verb = VERB_GET;
 	} else if (watch_prefix) {
 		goto bad_method;
-	} else if (strcmp(m, "POST") == 0 && (collection || (sub && strcmp(sub, "binding") == 0))) {
+	} else if (strcmp(m, "POST") == 0 &&
+		   (collection || (sub && (strcmp(sub, "binding") == 0 ||
+					   strcmp(sub, "eviction") == 0)))) {
 		c->verb = VERB_CREATE;
 	} else if (strcmp(m, "PUT") == 0 && !collection) {
 		c->verb = VERB_UPDATE;

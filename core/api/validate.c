@@ -104,7 +104,7 @@ static void check_string_map(struct problems *p, const json_t *meta, const char 
 	}
 }
 
-static void check_containers(struct problems *p, const json_t *spec, const char *base)
+void check_containers(struct problems *p, const json_t *spec, const char *base)
 {
 	const json_t *cs = json_object_get(spec, "containers");
 	char field[256];
@@ -176,43 +176,6 @@ static void check_workload(struct problems *p, const json_t *obj, bool needs_sel
 		check_containers(p, json_object_get(tmpl, "spec"), "spec.template.spec");
 }
 
-static void check_service(struct problems *p, const json_t *obj)
-{
-	const json_t *spec = json_object_get(obj, "spec");
-	const char *type = str(spec, "type");
-	if (type && strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
-	    strcmp(type, "LoadBalancer") && strcmp(type, "ExternalName"))
-		problem_add(p, "FieldValueNotSupported", "spec.type", "Unsupported value: \"%s\": supported "
-		    "values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", type);
-	bool external = type && strcmp(type, "ExternalName") == 0;
-	if (!external && json_array_size(json_object_get(spec, "ports")) == 0)
-		problem_required(p, "spec.ports");
-	size_t i;
-	json_t *port;
-	char field[128];
-	json_array_foreach(json_object_get(spec, "ports"), i, port) {
-		const json_t *v = json_object_get(port, "port");
-		snprintf(field, sizeof field, "spec.ports[%zu].port", i);
-		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-			problem_invalid(p, field, v, "must be between 1 and 65535, inclusive");
-		v = json_object_get(port, "targetPort");
-		snprintf(field, sizeof field, "spec.ports[%zu].targetPort", i);
-		if (json_is_integer(v) && (json_integer_value(v) < 1 || json_integer_value(v) > 65535))
-			problem_invalid(p, field, v, "must be between 1 and 65535, inclusive");
-		v = json_object_get(port, "nodePort");
-		snprintf(field, sizeof field, "spec.ports[%zu].nodePort", i);
-		if (json_is_integer(v) && json_integer_value(v) != 0 &&
-		    (json_integer_value(v) < 30000 || json_integer_value(v) > 32767))
-			problem_invalid(p, field, v, "provided port is not in the valid range. The range of "
-				"valid ports is 30000-32767");
-		const char *proto = str(port, "protocol");
-		snprintf(field, sizeof field, "spec.ports[%zu].protocol", i);
-		if (proto && strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP"))
-			problem_add(p, "FieldValueNotSupported", field, "Unsupported value: \"%s\": supported "
-			    "values: \"SCTP\", \"TCP\", \"UDP\"", proto);
-	}
-}
-
 static void check_data_keys(struct problems *p, const json_t *obj, const char *key)
 {
 	const char *k;
@@ -278,10 +241,11 @@ int api_validate(struct api_call *c, json_t *obj, const json_t *old)
 			 strcmp(k, "DaemonSet") == 0 || strcmp(k, "StatefulSet") == 0)
 			check_workload(&p, obj, true);
 		else if (strcmp(k, "Job") == 0)
-			check_containers(&p, json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-					 "spec.template.spec");
+			check_job(&p, obj, old, c->sub != NULL && strcmp(c->sub, "status") == 0);
+		else if (strcmp(k, "CronJob") == 0)
+			check_cronjob(&p, obj, old, c->sub != NULL && strcmp(c->sub, "status") == 0);
 		else if (strcmp(k, "Service") == 0)
-			check_service(&p, obj);
+			check_service(&p, obj, old);
 		else if (strcmp(k, "ConfigMap") == 0 || strcmp(k, "Secret") == 0) {
 			check_data_keys(&p, obj, "data");
 			check_data_keys(&p, obj, strcmp(k, "Secret") ? "binaryData" : "stringData");

@@ -8,6 +8,7 @@
 #ifndef MK_API_VALIDATE_INTERNAL_H
 #define MK_API_VALIDATE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -25,5 +26,17 @@ void problem_add(struct problems *p, const char *reason, const char *field, cons
 void problem_required(struct problems *p, const char *field);
 /* "field: Invalid value: <value as JSON>: why" */
 void problem_invalid(struct problems *p, const char *field, const json_t *value, const char *why);
+
+/* Services (validate_service.c): ValidateService, and with `old` (NULL on
+ * create) ValidateServiceUpdate's rules for what may not change. */
+void check_service(struct problems *p, const json_t *svc, const json_t *old);
+
+/* A pod spec's containers, fields named from base ("spec.template.spec"). */
+void check_containers(struct problems *p, const json_t *spec, const char *base);
+
+/* Jobs and CronJobs (validate_batch.c); `old` NULL on create.  A write of
+ * the status subresource (status_only) changes no spec: nothing to check. */
+void check_job(struct problems *p, const json_t *job, const json_t *old, bool status_only);
+void check_cronjob(struct problems *p, const json_t *cj, const json_t *old, bool status_only);
 
 #endif

@@ -14,7 +14,9 @@
  *     matches it (the API gives every pod 300 s for not-ready and
  *     unreachable), counted from the taint's timeAdded; their controllers
  *     then make replacements, which the scheduler keeps off the node;
- *   - pods bound to a node that no longer exists are deleted.
+ *   - pods bound to a node that no longer exists are deleted;
+ *   - when no node at all sends heartbeats, nothing is marked or evicted
+ *     (upstream's full disruption: the fault is the control plane's).
  *
  * Why heartbeats are judged by when this controller saw them change, not
  * by their timestamps: the node's clock may be off (upstream does the same).
@@ -40,6 +42,7 @@ struct node_lifecycle {
 	struct controllers *ctl;
 	pthread_mutex_t lock;
 	json_t *seen; /* node name -> {"hb": heartbeat text, "at": local ms} */
+	bool disrupted; /* all nodes silent: said once in the log */
 };
 
 /* Taints this controller owns: kept in step with the node's state. */
@@ -136,6 +139,26 @@ static bool heartbeats_stopped(struct node_lifecycle *c, const json_t *node, con
 	}
 	pthread_mutex_unlock(&c->lock);
 	return stopped;
+}
+
+/* True when no node at all has sent a heartbeat within the grace period
+ * (upstream's full disruption): then the fault is most likely the
+ * control plane's or its network's, not the nodes', and marking them all
+ * unreachable would evict every pod in the cluster for nothing.  A
+ * single-node cluster is always in this case when its node is silent. */
+static bool all_silent(struct node_lifecycle *c)
+{
+	int64_t now = ctrl_now_ms();
+	const char *name;
+	json_t *s;
+	bool silent = true;
+
+	pthread_mutex_lock(&c->lock);
+	json_object_foreach(c->seen, name, s)
+		if (now - json_integer_value(json_object_get(s, "at")) <= c->ctl->node_grace_ms)
+			silent = false;
+	pthread_mutex_unlock(&c->lock);
+	return silent;
 }
 
 static void node_path(const char *name, char *path, size_t len)
@@ -432,6 +455,16 @@ static int sync_node(void *self, const char *key)
 	json_t *pods = pods_on(c, name);
 	const char *ready = condition_status(node, "Ready");
 	if (heartbeats_stopped(c, node, name) && (ready == NULL || strcmp(ready, "Unknown") != 0)) {
+		if (all_silent(c)) {
+			if (!c->disrupted)
+				mk_warn(CTRL_LOG, "no node has sent a heartbeat for %lld s: the "
+					"control plane is cut off, not the nodes; nothing is evicted",
+					(long long)(c->ctl->node_grace_ms / 1000));
+			c->disrupted = true;
+			wq_add_after(c->loop.queue, key, MONITOR_PERIOD_MS);
+			goto out;
+		}
+		c->disrupted = false;
 		rv = mark_unknown(c, node, name);
 		if (rv == MK_OK)
 			mark_pods_not_ready(c, pods);

@@ -33,6 +33,7 @@
 #include "../cluster/pki.h"
 #include "../controllers/controllers.h"
 #include "../kube/client.h"
+#include "../scheduler/scheduler.h"
 #include "admin_client.h"
 #include "agent_run.h"
 #include "options.h"
@@ -58,6 +59,8 @@ struct daemon {
 	struct mkd_agent *agent;
 	struct controllers *controllers;
 	struct kube_client *controllers_client;
+	struct scheduler *scheduler;
+	struct kube_client *scheduler_client;
 	char node_name[256];
 	char api_cert[4200], api_key[4200], api_ca[4200], api_tokens[4200], hostname[256];
 	int pid_fd;
@@ -281,7 +284,8 @@ static void launch_controllers(struct daemon *d)
 		mk_error("mkd", "the controllers cannot run: %s", errmsg);
 		return;
 	}
-	struct controllers_config cc = {.client = d->controllers_client};
+	struct controllers_config cc = {.client = d->controllers_client,
+					.node_monitor_grace_s = d->opt.node_monitor_grace_s};
 	if (controllers_start(&cc, &d->controllers, errmsg, sizeof errmsg) != MK_OK) {
 		mk_error("mkd", "the controllers cannot run: %s", errmsg);
 		kube_client_free(d->controllers_client);
@@ -289,13 +293,35 @@ static void launch_controllers(struct daemon *d)
 	}
 }
 
-/* The node agent (and the controllers), once the API has its store.  A
- * node whose agent cannot start (no runtime, say) still serves the API: it
- * says why and runs no pods. */
+/* The scheduler, once the API has its store; like the controllers, its
+ * informers retry until the API answers. */
+static void launch_scheduler(struct daemon *d)
+{
+	char errmsg[512];
+	if (d->opt.no_scheduler || d->scheduler != NULL)
+		return;
+	if (mkd_admin_client(d->opt.data_dir, api_host(d), d->opt.api_port,
+			     "mk-scheduler/" MK_VERSION, &d->scheduler_client, errmsg,
+			     sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "the scheduler cannot run: %s", errmsg);
+		return;
+	}
+	struct scheduler_config sc = {.client = d->scheduler_client};
+	if (scheduler_start(&sc, &d->scheduler, errmsg, sizeof errmsg) != MK_OK) {
+		mk_error("mkd", "the scheduler cannot run: %s", errmsg);
+		kube_client_free(d->scheduler_client);
+		d->scheduler_client = NULL;
+	}
+}
+
+/* The node agent (and the controllers and the scheduler), once the API
+ * has its store.  A node whose agent cannot start (no runtime, say) still
+ * serves the API: it says why and runs no pods. */
 static void launch_agent(struct daemon *d)
 {
 	char errmsg[512];
 	launch_controllers(d);
+	launch_scheduler(d);
 	if (d->opt.no_node_agent || d->agent != NULL)
 		return;
 	struct mkd_agent_config ac = {
@@ -382,6 +408,10 @@ static void agent_halt_work(uv_work_t *req)
 	d->controllers = NULL;
 	kube_client_free(d->controllers_client);
 	d->controllers_client = NULL;
+	scheduler_stop(d->scheduler);
+	d->scheduler = NULL;
+	kube_client_free(d->scheduler_client);
+	d->scheduler_client = NULL;
 }
 
 static void agent_halt_done(uv_work_t *req, int status)
@@ -389,12 +419,13 @@ static void agent_halt_done(uv_work_t *req, int status)
 	begin_shutdown(req->data);
 }
 
-/* The node agent first (it talks to the API, so the loop keeps serving
- * while it stops; its containers keep running), then the API (its calls
- * and watches use the store), then the store. */
+/* The node agent, the controllers and the scheduler first (they talk to
+ * the API, so the loop keeps serving while they stop; containers keep
+ * running), then the API (its calls and watches use the store), then the
+ * store. */
 static void begin_shutdown(struct daemon *d)
 {
-	if (d->agent != NULL || d->controllers != NULL) {
+	if (d->agent != NULL || d->controllers != NULL || d->scheduler != NULL) {
 		if (d->api != NULL && d->agent != NULL)
 			api_server_set_exec_hook(d->api, NULL);
 		d->job.data = d;
@@ -452,7 +483,9 @@ static int start_api(struct daemon *d, char *errmsg, size_t len)
 				.cert_file = cert, .key_file = key, .client_ca_file = ca,
 				.token_file = tokens, .node_name = host, .node_address = d->opt.ip,
 				.datastore_members = members_json, .datastore_arg = d,
-				.data_dir = d->opt.data_dir};
+				.data_dir = d->opt.data_dir, .service_cidr = d->opt.service_cidr,
+				.node_port_range = d->opt.node_port_range,
+				.default_toleration_seconds = d->opt.default_toleration_s};
 	return api_server_start(&d->loop, &ac, &d->api, errmsg, len);
 }
 

@@ -13,6 +13,7 @@
 #include "../base/err.h"
 #include "../base/log.h"
 #include "../base/version.h"
+#include "../api/service_range.h"
 #include "options.h"
 
 static void usage(FILE *f)
@@ -32,10 +33,17 @@ static void usage(FILE *f)
 		"  --node-name NAME      this node's name (default: the hostname)\n"
 		"  --no-node-agent       do not run pods on this node\n"
 		"  --no-controllers      do not run the controllers (ReplicaSet, ...)\n"
+		"  --no-scheduler        do not place pods on nodes (another scheduler does)\n"
 		"  --runtime PATH        OCI runtime (default /usr/sbin/runc)\n"
 		"  --pod-cidr CIDR       this node's pod addresses (default 10.1.0.0/16)\n"
 		"  --cni-bridge NAME     the pod network's bridge (default mk0)\n"
 		"  --cni-plugin-dir DIR  CNI plugins (default /usr/lib/cni)\n"
+		"  --service-cidr CIDR   Services' cluster IPs (default 10.152.183.0/24)\n"
+		"  --service-node-port-range A-B  NodePorts (default 30000-32767)\n"
+		"  --node-monitor-grace-period S  seconds without heartbeats before a node\n"
+		"                        is unreachable (default 40)\n"
+		"  --default-toleration-seconds S  how long pods stay on a not-ready or\n"
+		"                        unreachable node (default 300)\n"
 		"  --version, --help\n",
 		DEFAULT_DQLITE_PORT, DEFAULT_API_PORT);
 }
@@ -107,7 +115,7 @@ int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_DATA = 1, O_ADDR, O_PORT, O_JOIN, O_FD, O_LOG, O_POLL, O_COMPACT, O_VER, O_HELP,
 	       O_API_PORT, O_API_BIND, O_NODE_NAME, O_NO_AGENT, O_RUNTIME, O_POD_CIDR, O_BRIDGE,
-	       O_CNI_DIR, O_NO_CTRL };
+	       O_CNI_DIR, O_NO_CTRL, O_NO_SCHED, O_SVC_CIDR, O_NODE_PORTS, O_GRACE, O_TOLERATION };
 	static const struct option longs[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"address", required_argument, NULL, O_ADDR},
@@ -122,10 +130,15 @@ int parse_options(int argc, char **argv, struct options *o)
 		{"node-name", required_argument, NULL, O_NODE_NAME},
 		{"no-node-agent", no_argument, NULL, O_NO_AGENT},
 		{"no-controllers", no_argument, NULL, O_NO_CTRL},
+		{"no-scheduler", no_argument, NULL, O_NO_SCHED},
 		{"runtime", required_argument, NULL, O_RUNTIME},
 		{"pod-cidr", required_argument, NULL, O_POD_CIDR},
 		{"cni-bridge", required_argument, NULL, O_BRIDGE},
 		{"cni-plugin-dir", required_argument, NULL, O_CNI_DIR},
+		{"service-cidr", required_argument, NULL, O_SVC_CIDR},
+		{"service-node-port-range", required_argument, NULL, O_NODE_PORTS},
+		{"node-monitor-grace-period", required_argument, NULL, O_GRACE},
+		{"default-toleration-seconds", required_argument, NULL, O_TOLERATION},
 		{"version", no_argument, NULL, O_VER},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
@@ -224,6 +237,9 @@ int parse_options(int argc, char **argv, struct options *o)
 		case O_NO_CTRL:
 			o->no_controllers = true;
 			break;
+		case O_NO_SCHED:
+			o->no_scheduler = true;
+			break;
 		case O_RUNTIME:
 			if (optarg[0] != '/') {
 				fprintf(stderr, "mkd: --runtime wants an absolute path, got \"%s\"\n",
@@ -251,6 +267,37 @@ int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_CNI_DIR:
 			o->cni_plugin_dir = optarg;
+			break;
+		case O_SVC_CIDR: {
+			/* The API server's own parser, so both say the same. */
+			struct ip_range r;
+			char err[256];
+			if (ip_range_parse(optarg, &r, err, sizeof err) != MK_OK) {
+				fprintf(stderr, "mkd: --service-cidr: %s\n", err);
+				return -1;
+			}
+			o->service_cidr = optarg;
+			break;
+		}
+		case O_NODE_PORTS: {
+			struct port_range r;
+			char err[256];
+			if (port_range_parse(optarg, &r, err, sizeof err) != MK_OK) {
+				fprintf(stderr, "mkd: --service-node-port-range: %s\n", err);
+				return -1;
+			}
+			o->node_port_range = optarg;
+			break;
+		}
+		case O_GRACE:
+			if (parse_int("--node-monitor-grace-period", optarg, 1, 3600, &v) != 0)
+				return -1;
+			o->node_monitor_grace_s = (int)v;
+			break;
+		case O_TOLERATION:
+			if (parse_int("--default-toleration-seconds", optarg, 1, 86400, &v) != 0)
+				return -1;
+			o->default_toleration_s = (int)v;
 			break;
 		case O_VER:
 			printf("mkd %s (dqlite %d)\n", MK_VERSION, dqlite_version_number());

@@ -27,7 +27,12 @@ struct options {
 	/* The node agent. */
 	bool no_node_agent;
 	bool no_controllers;
+	bool no_scheduler;
 	const char *node_name, *pod_cidr, *cni_bridge, *cni_plugin_dir, *runtime;
+	/* Services and the control plane's timings. */
+	const char *service_cidr, *node_port_range; /* NULL: the API's defaults */
+	int node_monitor_grace_s;                   /* 0: the controllers' default */
+	int default_toleration_s;                   /* 0: the API's default */
 };
 
 /* 0 to run, 1 to exit successfully (help/version), -1 on bad usage. */

@@ -53,15 +53,9 @@ static void on_my_pod(void *arg, enum kube_event type, json_t *pod)
 	pod_worker_notify(arg, pod, type == KUBE_DELETED);
 }
 
-static void on_unbound_pod(void *arg, enum kube_event type, json_t *pod)
-{
-	if (type != KUBE_DELETED)
-		binder_consider(arg, pod);
-}
-
 static void on_node(void *arg, enum kube_event type, json_t *node)
 {
-	/* The nodes cache is read by the binder; nothing to do per event. */
+	/* node_status.c reads this node's cached copy; nothing to do per event. */
 }
 
 static int make_dirs(struct node_agent *a, char *errmsg, size_t len)
@@ -191,14 +185,6 @@ int node_agent_start(const struct node_agent_config *cfg, struct node_agent **ou
 		};
 		rv = kube_informer_start(&nc, &a->nodes, errmsg, len);
 	}
-	if (rv == MK_OK) {
-		struct kube_informer_config uc = {
-			.client = a->client, .path = "/api/v1/pods",
-			.query = "fieldSelector=spec.nodeName%3D", .on_event = on_unbound_pod,
-			.arg = a, .name = "unbound pods",
-		};
-		rv = kube_informer_start(&uc, &a->pods_unbound, errmsg, len);
-	}
 	if (rv != MK_OK) {
 		node_agent_stop(a);
 		return rv;
@@ -220,10 +206,8 @@ void node_agent_stop(struct node_agent *a)
 	if (a == NULL)
 		return;
 	/* All at once: each may take up to a second to notice. */
-	kube_informer_cancel(a->pods_unbound);
 	kube_informer_cancel(a->pods_mine);
 	kube_informer_cancel(a->nodes);
-	kube_informer_stop(a->pods_unbound);
 	kube_informer_stop(a->pods_mine);
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true;

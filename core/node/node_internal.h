@@ -47,7 +47,7 @@ struct node_agent {
 	struct cni_network net;
 	char pods_dir[PATH_MAX], logs_dir[PATH_MAX], runc_root[PATH_MAX], cni_dir[PATH_MAX],
 		cni_state[PATH_MAX], netns_dir[PATH_MAX];
-	struct kube_informer *pods_mine, *pods_unbound, *nodes;
+	struct kube_informer *pods_mine, *nodes;
 	struct event_recorder *events;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -199,11 +199,6 @@ void *node_heartbeat_main(void *arg);
 /* orphans.c: pods on disk that the API no longer has (deleted while mkd
  * was down) are stopped and removed. */
 void pod_orphans_cleanup(struct node_agent *a);
-
-/* binder.c */
-void binder_consider(struct node_agent *a, json_t *pod);
-/* Binds every unbound pod that can be (periodic retry). */
-void binder_sweep(struct node_agent *a);
 
 /* Small JSON getters that tolerate NULL. */
 const char *js(json_t *o, const char *key);

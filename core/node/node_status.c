@@ -203,7 +203,8 @@ int node_register(struct node_agent *a, char *errmsg, size_t len)
 	return rv;
 }
 
-static void renew_lease(struct node_agent *a)
+/* true when the Lease is renewed. */
+static bool renew_lease(struct node_agent *a)
 {
 	char path[512], n[300], now[64], err[512];
 	struct timespec ts;
@@ -232,6 +233,7 @@ static void renew_lease(struct node_agent *a)
 	if (rv != MK_OK)
 		mk_debug(NODE_LOG, "lease not renewed: %s", err);
 	json_decref(patch);
+	return rv == MK_OK;
 }
 
 void *node_heartbeat_main(void *arg)
@@ -243,17 +245,19 @@ void *node_heartbeat_main(void *arg)
 	pthread_mutex_lock(&a->lock);
 	while (!a->stopping) {
 		pthread_mutex_unlock(&a->lock);
-		renew_lease(a);
+		bool renewed = renew_lease(a);
 		if (mk_monotonic_ms() - last_status >= STATUS_EVERY_S * 1000) {
 			if (node_register(a, err, sizeof err) != MK_OK)
 				mk_warn(NODE_LOG, "node status not updated: %s", err);
 			last_status = mk_monotonic_ms();
 		}
 		pod_orphans_cleanup(a);
-		binder_sweep(a);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += LEASE_RENEW_S;
+		/* A failed renewal (the API starting, kube-node-lease not made
+		 * yet) is retried within a second, as kubelet's lease
+		 * controller does, so the node does not look gone. */
+		ts.tv_sec += renewed ? LEASE_RENEW_S : 1;
 		pthread_mutex_lock(&a->lock);
 		if (!a->stopping)
 			pthread_cond_timedwait(&a->wake, &a->lock, &ts);

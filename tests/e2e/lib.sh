@@ -15,8 +15,8 @@
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
 #     bad_input 25000-25099, kubectl_api 21100-21199, python_api 21200-21299,
 #     api_bad_input 21300-21399, pods 21400-21499, pod_logs_api 21500-21599,
-#     cli 25100-25199, images 25200-25299; each mkd's API port is
-#     its dqlite port + 5000 (api_port_for).
+#     cli 25100-25199, images 25200-25299, scheduler 21600-21699; each
+#     mkd's API port is its dqlite port + 5000 (api_port_for).
 
 # Variables set here are used by the scripts that source this file.
 # shellcheck disable=SC2034
@@ -165,13 +165,16 @@ api_port_for() { echo $(($1 + 5000)); }
 # to $TMP/NAME.log, appended so that a restart keeps the history.  Without
 # --api-port in ARGS, one is derived from --dqlite-port (api_port_for).
 # Without MK_E2E_AGENT=1 the node agent is off, without MK_E2E_CONTROLLERS=1
-# the controllers: a test of the store or the API must not have the objects
-# it creates acted upon (pods run, ReplicaSets scaled).
+# the controllers, and without either MK_E2E_AGENT=1 or MK_E2E_SCHEDULER=1
+# the scheduler: a test of the store or the API must not have the objects
+# it creates acted upon (pods placed on nodes and run, ReplicaSets scaled).
 spawn_mkd() {
 	local name=$1 a prev="" dport=""
 	shift
 	[ "${MK_E2E_AGENT:-0}" = 1 ] || set -- "$@" --no-node-agent
 	[ "${MK_E2E_CONTROLLERS:-0}" = 1 ] || set -- "$@" --no-controllers
+	[ "${MK_E2E_AGENT:-0}" = 1 ] || [ "${MK_E2E_SCHEDULER:-0}" = 1 ] ||
+		set -- "$@" --no-scheduler
 	for a in "$@"; do
 		[ "$prev" = --dqlite-port ] && dport=$a
 		[ "$a" = --api-port ] && dport=""

@@ -192,6 +192,14 @@ bad_usage "--cni-bridge longer than 15" --dqlite-port "$P3" --cni-bridge abcdefg
 bad_usage "--cni-bridge with a slash" --dqlite-port "$P3" --cni-bridge a/b
 bad_usage "--runtime relative" --dqlite-port "$P3" --runtime runc
 bad_usage "--no-node-agent given a value" --dqlite-port "$P3" --no-node-agent=yes
+bad_usage "--no-scheduler given a value" --dqlite-port "$P3" --no-scheduler=yes
+bad_usage "--no-scheduler misspelt" --dqlite-port "$P3" --no-schedulers
+bad_usage "--service-cidr too small" --dqlite-port "$P3" --service-cidr 10.152.183.0/31
+bad_usage "--service-cidr with host bits" --dqlite-port "$P3" --service-cidr 10.152.183.7/24
+bad_usage "--service-node-port-range reversed" --dqlite-port "$P3" --service-node-port-range 32767-30000
+bad_usage "--service-node-port-range not a range" --dqlite-port "$P3" --service-node-port-range 30000-x
+bad_usage "--node-monitor-grace-period of 0" --dqlite-port "$P3" --node-monitor-grace-period 0
+bad_usage "--default-toleration-seconds not a number" --dqlite-port "$P3" --default-toleration-seconds 5m
 # The one line says what is wrong, not that a value is missing.
 "$MKD" --data-dir "$TMP/never" -x >/dev/null 2>"$TMP/usage.err"
 check "an unknown short option is called unknown" grep -q "unknown option -x" "$TMP/usage.err"
