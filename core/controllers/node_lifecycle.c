@@ -393,15 +393,16 @@ static int64_t evict(struct node_lifecycle *c, const json_t *node, const json_t 
 	return next;
 }
 
-/* Pods bound to name, not yet terminating (a new array). */
-static json_t *pods_on(struct node_lifecycle *c, const char *name)
+/* Pods bound to name (a new array): the active ones, or all of them (a
+ * pod terminating on a node that is gone would wait forever). */
+static json_t *pods_on(struct node_lifecycle *c, const char *name, bool all_of_them)
 {
 	json_t *all = kube_informer_list(ctrl_informer(c->ctl, INF_PODS)), *out = json_array(), *pod;
 	size_t i;
 
 	json_array_foreach(all, i, pod)
 		if (strcmp(ctrl_str(json_object_get(pod, "spec"), "nodeName") ?: "", name) == 0 &&
-		    pod_active(pod))
+		    (all_of_them || pod_active(pod)))
 			json_array_append(out, pod);
 	json_decref(all);
 	return out;
@@ -412,7 +413,7 @@ static json_t *pods_on(struct node_lifecycle *c, const char *name)
 static void collect_orphans(struct node_lifecycle *c, const char *name)
 {
 	char path[400], err[512], pns[300], pname[300], ppath[900];
-	json_t *pods = pods_on(c, name), *pod;
+	json_t *pods = pods_on(c, name, true), *pod;
 	size_t i;
 
 	node_path(name, path, sizeof path);
@@ -452,7 +453,7 @@ static int sync_node(void *self, const char *key)
 		collect_orphans(c, name);
 		return MK_OK;
 	}
-	json_t *pods = pods_on(c, name);
+	json_t *pods = pods_on(c, name, false);
 	const char *ready = condition_status(node, "Ready");
 	if (heartbeats_stopped(c, node, name) && (ready == NULL || strcmp(ready, "Unknown") != 0)) {
 		if (all_silent(c)) {

@@ -12,7 +12,8 @@ trap 'stop_bg_all; node_cleanup; e2e_cleanup' EXIT
 HB_PID=""
 stop_bg_all() { [ -n "$HB_PID" ] && stop_bg "$HB_PID"; return 0; }
 # Short timings so the test takes seconds, not minutes.
-node_setup real "$PORT" --node-monitor-grace-period 4 --default-toleration-seconds 3 || exit 1
+# The grace period stays above the real node's 10 s lease renewals.
+node_setup real "$PORT" --node-monitor-grace-period 12 --default-toleration-seconds 3 || exit 1
 ok "node with agent and controllers is Ready"
 
 check_eq "new pods tolerate unreachable nodes for the configured time" 3 "$(
@@ -61,16 +62,18 @@ spec:
       terminationGracePeriodSeconds: 1
       affinity:
         podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: {matchLabels: {app: spread}}
-            topologyKey: kubernetes.io/hostname
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              labelSelector: {matchLabels: {app: spread}}
+              topologyKey: kubernetes.io/hostname
       containers:
       - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}
 YAML
 nodes_of() { k get pods -l app=spread -o 'jsonpath={range .items[*]}{.spec.nodeName}{"\n"}{end}' 2>/dev/null | sort | tr '\n' ' '; }
 spread() { [ "$(nodes_of)" = "ghost real " ]; }
 if wait_for 30 spread; then ok "one replica on each node"; else not_ok "one replica on each node"; note "$(nodes_of)"; k get pods -o wide | note; fi
-check "still Ready after longer than the grace period while heartbeats come" eval "sleep 5; ghost_ready"
+check "still Ready after longer than the grace period while heartbeats come" eval "sleep 13; ghost_ready"
 ghost_pod=$(k get pods -l app=spread --field-selector spec.nodeName=ghost -o 'jsonpath={.items[0].metadata.name}')
 
 # ---- heartbeats stop ------------------------------------------------------------------------
@@ -79,7 +82,7 @@ stop_bg "$HB_PID"
 HB_PID=""
 t0=$(now_ms)
 unknown() { [ "$(k get node ghost -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = Unknown ]; }
-if wait_for 20 unknown; then ok "a node whose heartbeats stop becomes Unknown"; else not_ok "node Unknown"; k get node ghost -o yaml | note; fi
+if wait_for 30 unknown; then ok "a node whose heartbeats stop becomes Unknown"; else not_ok "node Unknown"; k get node ghost -o yaml | note; fi
 check_eq "with upstream's reason" NodeStatusUnknown \
 	"$(k get node ghost -o 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}')"
 tainted() { k get node ghost -o 'jsonpath={range .spec.taints[*]}{.key}:{.effect}{" "}{end}' | grep -q "node.kubernetes.io/unreachable:NoExecute"; }
@@ -88,17 +91,12 @@ evicted() { [ -n "$(k get pod "$ghost_pod" -o 'jsonpath={.metadata.deletionTimes
 if wait_for 20 evicted; then ok "its pod is evicted after tolerationSeconds"; else not_ok "pod evicted"; k get pod "$ghost_pod" -o yaml | note; fi
 check "not before tolerationSeconds (3 s after the taint)" [ $(($(now_ms) - t0)) -ge 3000 ]
 check "the eviction is an Event" eval "k get events --field-selector involvedObject.name=$ghost_pod -o jsonpath='{.items[*].reason}' | grep -q TaintManagerEviction"
-replaced() { [ "$(k get deploy spread -o 'jsonpath={.status.availableReplicas}')" -ge 1 ] && k get pods -l app=spread -o 'jsonpath={range .items[?(@.status.phase=="Running")]}{.spec.nodeName}{"\n"}{end}' | grep -q real; }
-# The replacement cannot share the real node with the survivor (required
-# anti-affinity): it waits, and says why.
-replacement_pending() {
-	k get pods -l app=spread -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="PodScheduled")].reason}{"\n"}{end}' | grep -q "=Unschedulable"
-}
-if wait_for 20 replacement_pending; then ok "the replacement is made and waits: no node fits it"; else not_ok "replacement made"; k get pods -o wide | note; fi
-# Without the anti-affinity the replacement runs on the node that works.
-k patch deploy spread --type=json -p '[{"op":"remove","path":"/spec/template/spec/affinity"}]' >/dev/null
+# The replacement goes to the node that works (the lost one is tainted
+# NoSchedule too), and runs.
 both_real() { [ "$(k get pods -l app=spread --field-selector=status.phase=Running -o 'jsonpath={range .items[*]}{.spec.nodeName}{" "}{end}')" = "real real " ] && [ "$(k get deploy spread -o 'jsonpath={.status.availableReplicas}')" = 2 ]; }
 if wait_for 60 both_real; then ok "its replicas are replaced on the node that works"; else not_ok "replicas replaced on the working node"; k get pods -o wide | note; fi
+check_eq "the evicted pod stays Terminating: its node cannot confirm" Terminating \
+	"$(k get pod "$ghost_pod" -o 'jsonpath={.metadata.deletionTimestamp}' >/dev/null 2>&1 && echo Terminating)"
 
 # ---- a node deleted takes its pods with it ---------------------------------------------------
 
