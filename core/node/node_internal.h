@@ -36,7 +36,7 @@
 
 struct image_store;
 struct kube_informer;
-struct event_recorder;
+struct kube_events;
 
 #define NODE_LOG "node"
 
@@ -48,7 +48,7 @@ struct node_agent {
 	char pods_dir[PATH_MAX], logs_dir[PATH_MAX], runc_root[PATH_MAX], cni_dir[PATH_MAX],
 		cni_state[PATH_MAX], netns_dir[PATH_MAX];
 	struct kube_informer *pods_mine, *nodes;
-	struct event_recorder *events;
+	struct kube_events *events; /* source component "kubelet" */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct pod_worker *workers;

@@ -15,8 +15,10 @@
 #     crash_safety 23000-23099, cluster_failover 24000-24099,
 #     bad_input 25000-25099, kubectl_api 21100-21199, python_api 21200-21299,
 #     api_bad_input 21300-21399, pods 21400-21499, pod_logs_api 21500-21599,
-#     cli 25100-25199, images 25200-25299, scheduler 21600-21699; each
-#     mkd's API port is its dqlite port + 5000 (api_port_for).
+#     cli 25100-25199, images 25200-25299, scheduler 21600-21699,
+#     services 21700-21799, service_api 21800-21899, jobs 21900-21999,
+#     workloads 22200-22299, node_failover 22300-22399; each mkd's API
+#     port is its dqlite port + 5000 (api_port_for).
 
 # Variables set here are used by the scripts that source this file.
 # shellcheck disable=SC2034

@@ -2,7 +2,8 @@
 # lib.sh; a helper, not a test: run.sh skips it).
 #
 #   node_setup NAME PORT [mkd args...]
-#       builds and imports the busybox image ($IMAGE), starts mkd NAME with
+#       builds and imports the busybox image ($IMAGE), starts mkd NAME (its
+#       Node is named $NODE_NAME if set, else NAME) with
 #       the node agent and the controllers on a bridge and pod CIDR of this
 #       test's own, waits until its Node is Ready, sets $KCFG and $DATA.
 #       Returns non-zero (after a not_ok) when the node does not come up.
@@ -65,12 +66,13 @@ node_setup() {
 		not_ok "busybox image built and imported"
 		return 1
 	}
-	start_mkd "$name" "$port" --node-name "$name" --pod-cidr "$NODE_CIDR" \
+	local node=${NODE_NAME:-$name}
+	start_mkd "$name" "$port" --node-name "$node" --pod-cidr "$NODE_CIDR" \
 		--cni-bridge "$NODE_BRIDGE" "$@"
 	wait_ready "$name" 30 && wait_for 20 listening "$(api_port_for "$port")"
-	ready() { [ "$(k get node "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
+	ready() { [ "$(k get node "$node" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 	if ! wait_for 30 ready; then
-		not_ok "node $name registers and is Ready"
+		not_ok "node $node registers and is Ready"
 		return 1
 	fi
 	return 0

@@ -258,9 +258,16 @@ check "... and returns once the agent deleted it" wait_for 15 eval "! alive $G3"
 wait $G3
 check_eq "... with success" '0 pod "g3" deleted' "$? $(cat "$TMP/g3.out")"
 
-# A namespace whose pods are bound still goes away.
+# A namespace whose pods are bound goes away once their node has stopped
+# them: deleting it gives them their grace period, as any DELETE does (no
+# agent runs here: the test confirms the stop as an agent would).
 k create namespace doomed >/dev/null
 k -n doomed create -f - >/dev/null <<'EOF'
-{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"nodeName":"elsewhere","containers":[{"name":"c","image":"busybox"}]}}
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"nodeName":"elsewhere","terminationGracePeriodSeconds":45,"containers":[{"name":"c","image":"busybox"}]}}
 EOF
-check "deleting a namespace with a bound pod completes" k delete namespace doomed --timeout=30s
+k delete namespace doomed --wait=false >/dev/null
+graceful() { [ "$(k -n doomed get pod p -o 'jsonpath={.metadata.deletionGracePeriodSeconds}' 2>/dev/null)" = 45 ]; }
+check "deleting a namespace gives its bound pods their grace period" wait_for 10 graceful
+check "the namespace waits for them" k get namespace doomed
+k -n doomed delete pod p --grace-period=0 --force >/dev/null 2>&1
+check "and goes once they are stopped" wait_for 30 eval "! k get namespace doomed >/dev/null 2>&1"

@@ -72,7 +72,7 @@ node_ready() { [ "$(k get node "$NODE" -o 'jsonpath={.status.conditions[?(@.type
 if wait_for 30 node_ready; then ok "node $NODE registers and is Ready"; else not_ok "node $NODE registers and is Ready"; exit 1; fi
 check_eq "node reports runc as its runtime" runc \
 	"$(k get node "$NODE" -o 'jsonpath={.status.nodeInfo.containerRuntimeVersion}' | cut -d: -f1)"
-check "node lease renewed in kube-node-lease" k -n kube-node-lease get lease "$NODE"
+check "node lease renewed in kube-node-lease" wait_for 10 k -n kube-node-lease get lease "$NODE"
 
 # ---- pods ---------------------------------------------------------------------
 

@@ -10,61 +10,21 @@
 # Ports 21600-21699.
 . "$(dirname "$0")/lib.sh"
 
-MK=$BUILD/mk
-NODE=mk-e2e-sched
-export MK_E2E_AGENT=1 MK_E2E_CONTROLLERS=1
-BRIDGE=mkes$(($$ % 1000))
-CIDR=10.215.$(($$ % 200 + 10)).0/24
-export HOME=$TMP/home
-mkdir -p "$HOME"
+. "$(dirname "$0")/node_lib.sh"
 
+NODE=mk-e2e-sched
 pick_port PORT 21600 21699 || exit 1
-DATA=$(data_of node)
-KCFG=$DATA/credentials/client.config
 FAKES="fake-1 fake-2 fake-3"
 
-k() { timeout -k 5 60 kubectl --kubeconfig "$KCFG" "$@"; }
 node_of() { k get pod "$1" -o 'jsonpath={.spec.nodeName}' 2>/dev/null; }
 placed_on() { [ "$(node_of "$1")" = "$2" ]; }
 placed() { [ -n "$(node_of "$1")" ]; }
 sched_cond() { k get pod "$1" -o "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].$2}" 2>/dev/null; }
 
-sched_cleanup() {
-	[ -n "${HB_PID:-}" ] && stop_bg "$HB_PID"
-	if [ -n "${MKD_PID[node]:-}" ] && alive "${MKD_PID[node]}"; then
-		k delete pods --all --grace-period=0 --force >/dev/null 2>&1
-		wait_for 30 eval "[ -z \"\$(ls -A '$DATA/pods' 2>/dev/null)\" ]"
-		stop_mkd node TERM 20 >/dev/null 2>&1
-	fi
-	local id
-	for id in $(runc --root "$DATA/run/runc" list -q 2>/dev/null); do
-		runc --root "$DATA/run/runc" delete --force "$id" >/dev/null 2>&1
-	done
-	pkill -9 -f "mk-shim.*$DATA" 2>/dev/null
-	grep " $TMP/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
-	done
-	ip link del "$BRIDGE" 2>/dev/null
-	nft delete table ip "mk-proxy-$BRIDGE" 2>/dev/null # the service proxy's (it outlives mkd)
-	iptables-save 2>/dev/null | grep -q "$CIDR" && {
-		iptables-save | grep -v -- "$CIDR" | iptables-restore 2>/dev/null
-	}
-}
-trap 'sched_cleanup; e2e_cleanup' EXIT
-
-if [ "$(id -u)" -ne 0 ]; then
-	not_ok "scheduler: must run as root (runc, CNI, mounts)"
-	exit 1
-fi
-
-IMAGE=mk.local/busybox:1.35
-bash "$ROOT/tests/e2e/busybox_image.sh" "$TMP/busybox.tar" "$IMAGE" >/dev/null 2>&1
-check "mk images import" "$MK" --data-dir "$DATA" images import "$TMP/busybox.tar"
-
-start_mkd node "$PORT" --node-name "$NODE" --pod-cidr "$CIDR" --cni-bridge "$BRIDGE"
-wait_ready node 30 && wait_for 20 listening "$(api_port_for "$PORT")"
+trap '[ -n "${HB_PID:-}" ] && stop_bg "$HB_PID"; node_cleanup; e2e_cleanup' EXIT
+NODE_NAME=$NODE node_setup node "$PORT" || exit 1
+ok "node $NODE is Ready"
 node_ready() { [ "$(k get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-if wait_for 30 node_ready "$NODE"; then ok "node $NODE is Ready"; else not_ok "node $NODE is Ready"; exit 1; fi
 check "mkd runs the scheduler" wait_log node 'scheduler ready' 20
 
 # ---- fake nodes -------------------------------------------------------------------

@@ -11,72 +11,29 @@
 # on this host (loopback, the test's bridge and pod namespaces).
 . "$(dirname "$0")/lib.sh"
 
+. "$(dirname "$0")/node_lib.sh"
+
 NODE=mk-e2e-svc
-export MK_E2E_AGENT=1 MK_E2E_CONTROLLERS=1
-BRIDGE=mksvc$(($$ % 1000))
-CIDR=10.215.$(($$ % 200 + 10)).0/24
+BRIDGE=$NODE_BRIDGE
+CIDR=$NODE_CIDR
 TABLE=mk-proxy-$BRIDGE
 CIP=10.152.183.$(($$ % 100 + 100))
 NODEPORT=$((31700 + $$ % 100))
-export HOME=$TMP/home
-mkdir -p "$HOME"
 
 pick_port PORT 21700 21749 || exit 1
-DATA=$(data_of node)
-KCFG=$DATA/credentials/client.config
 
-k() { timeout -k 5 60 kubectl --kubeconfig "$KCFG" "$@"; }
 jp() { k get "$1" "$2" -o "jsonpath=$3" 2>/dev/null; }
 apply() { k apply -f - >/dev/null; }
 tbl() { nft list table ip "$TABLE" 2>/dev/null; }
 tbl_has() { tbl | grep -qF -- "$1"; }
-# web_mod N: Service web's chain picks among N endpoints (the API's own
-# "kubernetes" Service has rules of its own).
 web_mod() {
 	tbl | awk '/chain svc-default\/web\/tcp\/http \{/,/^\t}/' | grep -qF "numgen random mod $1 "
 }
 
-# Pods through the API first (the agent releases addresses and rules),
-# then whatever is still there, and the proxy's table last.
-svc_cleanup() {
-	if [ -n "${MKD_PID[node]:-}" ] && alive "${MKD_PID[node]}"; then
-		k delete pods --all --grace-period=0 --force >/dev/null 2>&1
-		wait_for 30 eval "[ -z \"\$(ls -A '$DATA/pods' 2>/dev/null)\" ]"
-		stop_mkd node TERM 20 >/dev/null 2>&1
-	fi
-	local id
-	for id in $(runc --root "$DATA/run/runc" list -q 2>/dev/null); do
-		runc --root "$DATA/run/runc" delete --force "$id" >/dev/null 2>&1
-	done
-	pkill -9 -f "mk-shim.*$DATA" 2>/dev/null
-	grep " $TMP/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
-	done
-	ip link del "$BRIDGE" 2>/dev/null
-	iptables-save 2>/dev/null | grep -q "$CIDR" && {
-		iptables-save | grep -v -- "$CIDR" | iptables-restore 2>/dev/null
-	}
-	nft delete table ip "$TABLE" 2>/dev/null
-}
-trap 'svc_cleanup; e2e_cleanup' EXIT
-
-if [ "$(id -u)" -ne 0 ]; then
-	not_ok "services: must run as root (runc, CNI, nftables)"
-	exit 1
-fi
-
-IMAGE=mk.local/busybox:1.35
-bash "$ROOT/tests/e2e/busybox_image.sh" "$TMP/busybox.tar" "$IMAGE" >/dev/null 2>&1
-"$BUILD/mk" --data-dir "$DATA" images import "$TMP/busybox.tar" >/dev/null 2>&1 ||
-	not_ok "mk images import"
-
+trap 'node_cleanup; e2e_cleanup' EXIT
 LOCALNET_ALL=$(cat /proc/sys/net/ipv4/conf/all/route_localnet)
-# Debug logs: the proxy says there when it rewrites its table (the burst).
-start_mkd node "$PORT" --node-name "$NODE" --pod-cidr "$CIDR" --cni-bridge "$BRIDGE" \
-	--log-level debug
-wait_ready node 30 && wait_for 20 listening "$(api_port_for "$PORT")"
-node_ready() { [ "$(jp node "$NODE" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-if wait_for 30 node_ready; then ok "node $NODE is Ready"; else not_ok "node $NODE is Ready"; exit 1; fi
+NODE_NAME=$NODE node_setup node "$PORT" --log-level debug || exit 1
+ok "node $NODE is Ready"
 if wait_log node "proxy: table ip $TABLE in place" 20; then
 	ok "the service proxy puts its table in place"
 else

@@ -341,7 +341,7 @@ spec:
       containers:
       - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}
 YAML
-if k rollout status ds/agent --timeout=60s >/dev/null 2>&1; then ok "a DaemonSet runs its pod on the matching node (rollout status)"; else not_ok "DaemonSet on the real node"; k get ds,pods -o wide | note; fi
+if k rollout status ds/agent --timeout=60s >/dev/null 2>&1; then ok "a DaemonSet runs its pod on the matching node (rollout status)"; else not_ok "DaemonSet on the real node"; k get ds,pods -o wide | note; k get ds agent -o yaml | note; k rollout status ds/agent --timeout=1s 2>&1 | note; fi
 # The nodes a DaemonSet's live pods are for (pods bound to a fake node
 # stay Terminating when deleted: no agent confirms; they are not counted).
 ds_pods() {
@@ -403,10 +403,10 @@ metadata: {name: polite}
 spec:
   terminationGracePeriodSeconds: 20
   containers:
-  - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]}
+  - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sh", "-c", "trap 'sleep 3; exit 0' TERM; while :; do sleep 0.2; done"]}
 YAML
 polite_running() { [ "$(k -n gone get pod polite -o 'jsonpath={.status.phase}' 2>/dev/null)" = Running ]; }
-wait_for 30 polite_running
+check "a pod runs in the namespace" wait_for 30 polite_running
 k delete namespace gone --wait=false >/dev/null
 marked() { [ "$(k -n gone get pod polite -o 'jsonpath={.metadata.deletionGracePeriodSeconds}' 2>/dev/null)" = 20 ]; }
 if wait_for 10 marked; then ok "its pods get their grace period, not an immediate delete"; else not_ok "namespace deletion: graceful pods"; k -n gone get pod polite -o yaml | note; fi
