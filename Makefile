@@ -35,7 +35,7 @@ CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)   # support.c is shared, not a test
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS     := $(BUILD)/storectl $(BUILD)/store-bench $(BUILD)/api-bench $(BUILD)/pod-bench \
-	     $(if $(wildcard bench/sched_bench.c),$(BUILD)/sched-bench)
+	     $(BUILD)/sched-bench
 
 .PHONY: all deps run test asan fuzz bench clean
 all: $(BUILD)/mkd $(BUILD)/mk $(BUILD)/mk-shim $(TOOLS) $(UNIT_BIN)
@@ -143,6 +143,7 @@ bench: deps
 	@sh bench/run.sh $(BUILD)
 	@sh bench/api_run.sh $(BUILD)
 	@bash bench/pod_run.sh $(BUILD)
+	@bash bench/sched_run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan

@@ -7,8 +7,10 @@
  *   2. the manager starts every informer somebody watches (one list +
  *      watch per collection, however many controllers read it);
  *   3. the manager starts each loop's workers;
- *   4. on stop: informers are cancelled and stopped (no handler runs
- *      after that), loops are shut down and joined, then destroy().
+ *   4. on stop: informers are cancelled, loops are shut down and their
+ *      workers joined (a sync in progress still reads the caches), then
+ *      the informers are stopped and freed (no handler runs after that),
+ *      then the loops freed and destroy() called.
  * So a handler may use its queue, and a sync may read any informer it
  * registered for, without further checks.
  */
@@ -111,6 +113,9 @@ void ctrl_want(struct controllers *c, enum ctrl_informer_id id);
 struct kube_informer *ctrl_informer(struct controllers *c, enum ctrl_informer_id id);
 
 int ctrl_informers_start(struct controllers *c, char *errmsg, size_t len);
+/* Asks every informer to stop, without waiting: their caches stay
+ * readable until ctrl_informers_stop, which joins and frees them. */
+void ctrl_informers_cancel(struct controllers *c);
 void ctrl_informers_stop(struct controllers *c);
 
 /* Makes the queue and the Event recorder.  MK_OK or an error with errmsg

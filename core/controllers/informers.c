@@ -86,10 +86,15 @@ int ctrl_informers_start(struct controllers *c, char *errmsg, size_t len)
 	return MK_OK;
 }
 
-void ctrl_informers_stop(struct controllers *c)
+void ctrl_informers_cancel(struct controllers *c)
 {
 	for (int id = 0; id < N_CTRL_INFORMERS; id++)
 		kube_informer_cancel(c->informers[id].inf);
+}
+
+void ctrl_informers_stop(struct controllers *c)
+{
+	ctrl_informers_cancel(c);
 	for (int id = 0; id < N_CTRL_INFORMERS; id++) {
 		kube_informer_stop(c->informers[id].inf);
 		c->informers[id].inf = NULL;

@@ -83,10 +83,13 @@ void controllers_stop(struct controllers *c)
 {
 	if (c == NULL)
 		return;
-	/* Informers first: after this no handler touches a queue. */
-	ctrl_informers_stop(c);
+	/* No new events; then the workers finish the sync they are in (which
+	 * may still read the caches); then the informers go, and with them
+	 * the last handler that could touch a queue; then the queues. */
+	ctrl_informers_cancel(c);
 	for (size_t i = 0; i < c->n_loops; i++)
 		ctrl_loop_stop(c->loops[i]);
+	ctrl_informers_stop(c);
 	for (size_t i = 0; i < c->n_loops; i++) {
 		ctrl_loop_free(c->loops[i]);
 		all_controllers[i]->destroy(c->loops[i]);
