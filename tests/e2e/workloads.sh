@@ -414,3 +414,48 @@ t0=$(now_ms)
 ns_gone() { ! k get namespace gone >/dev/null 2>&1; }
 if wait_for 30 ns_gone; then ok "the namespace goes once its pods have stopped"; else not_ok "namespace deleted"; k get ns gone -o yaml | note; fi
 check "the pod stopped on SIGTERM, well within its 20 s" [ $(($(now_ms) - t0)) -lt 15000 ]
+
+# ---- a Service in front of a Deployment, end to end ------------------------------------------------
+# ClusterIP allocated by the API, EndpointSlices by the controller from
+# ready pods, rules by the node's service proxy.
+
+cat <<YAML | apply
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: $IMAGE
+        imagePullPolicy: Never
+        command: ["sh", "-c", "mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 8080 -h /www"]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: main, image: $IMAGE, imagePullPolicy: Never, command: ["sleep", "3600"]}
+YAML
+k rollout status deploy/echo --timeout=60s >/dev/null 2>&1
+k expose deploy/echo --port=80 --target-port=8080 --type=NodePort >/dev/null
+cip=$(k get svc echo -o 'jsonpath={.spec.clusterIP}')
+case "$cip" in 10.152.183.*) ok "the Service gets a ClusterIP from 10.152.183.0/24 ($cip)" ;; *) not_ok "ClusterIP allocated: '$cip'" ;; esac
+slice_ready() { [ "$(k get endpointslices -l kubernetes.io/service-name=echo -o 'jsonpath={.items[*].endpoints[*].conditions.ready}')" = "true true" ]; }
+if wait_for 20 slice_ready; then ok "its EndpointSlice lists both ready pods"; else not_ok "EndpointSlice of the Service"; k get endpointslices -o yaml | note; fi
+answers() { k exec client -- timeout 3 wget -qO- "http://$cip/" 2>/dev/null; }
+reached() { case "$(answers)" in echo-*) return 0 ;; esac; return 1; }
+if wait_for 20 reached; then ok "another pod reaches the Deployment through the ClusterIP"; else not_ok "ClusterIP from a pod"; fi
+seen=$(for _ in $(seq 1 16); do answers; done | sort -u | grep -c '^echo-')
+check_eq "requests are balanced over both replicas" 2 "$seen"
+np=$(k get svc echo -o 'jsonpath={.spec.ports[0].nodePort}')
+from_host() { case "$(timeout 3 curl -s "http://127.0.0.1:$np/")" in echo-*) return 0 ;; esac; return 1; }
+if wait_for 20 from_host; then ok "the NodePort ($np) answers from the host"; else not_ok "NodePort from the host"; fi
