@@ -162,6 +162,10 @@ bool controlled_by(json_t *obj, const char *kind, const char *uid);
 bool controller_key(json_t *obj, const char *kind, char *out, size_t len);
 /* "namespace/name" of obj into out. */
 void object_key(json_t *obj, char *out, size_t len);
+/* The API path of an object: group_version "/api/v1" or "/apis/apps/v1",
+ * resource plural, ns NULL for cluster-scoped; segments escaped. */
+void ctrl_object_path(const char *group_version, const char *resource, const char *ns,
+		      const char *name, char *out, size_t len);
 /* Splits "namespace/name"; false when malformed. */
 bool split_key(const char *key, char *ns, size_t ns_len, char *name, size_t name_len);
 /* Milliseconds since the epoch of an RFC 3339 time, or 0. */

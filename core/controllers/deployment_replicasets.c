@@ -165,7 +165,7 @@ static int set_collision_count(struct rollout *r, int64_t count)
  * ones it had. */
 static int bump_revision(struct rollout *r, json_t *rs, int64_t revision)
 {
-	char path[1024], ns[300], name[300], err[512], num[32];
+	char path[1024], err[512], num[32];
 	json_t *ann = json_object_get(json_object_get(rs, "metadata"), "annotations");
 	const char *old = ctrl_str(ann, REVISION_ANNOTATION);
 	const char *hist = ctrl_str(ann, REVISION_HISTORY_ANNOTATION);
@@ -179,9 +179,8 @@ static int bump_revision(struct rollout *r, json_t *rs, int64_t revision)
 	if (history[0])
 		json_object_set_new(annotations, REVISION_HISTORY_ANNOTATION, json_string(history));
 	json_t *patch = json_pack("{s:{s:o}}", "metadata", "annotations", annotations);
-	kube_escape(r->ns, ns, sizeof ns);
-	kube_escape(ctrl_meta(rs, "name"), name, sizeof name);
-	snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", ns, name);
+	ctrl_object_path("/apis/apps/v1", "replicasets", r->ns, ctrl_meta(rs, "name"), path,
+			 sizeof path);
 	int rv = kube_merge_patch(r->c->ctl->client, path, patch, NULL, err, sizeof err);
 	json_decref(patch);
 	if (rv != MK_OK) {
@@ -257,7 +256,7 @@ int rollout_new_rs(struct rollout *r, bool create, int64_t initial)
 
 int rollout_scale(struct rollout *r, json_t *rs, int64_t to)
 {
-	char path[1024], ns[300], name[300], err[512], desired[32], max[32];
+	char path[1024], err[512], desired[32], max[32];
 	int64_t from = rs_replicas(rs);
 	json_t *ann = json_object_get(json_object_get(rs, "metadata"), "annotations");
 
@@ -271,13 +270,13 @@ int rollout_scale(struct rollout *r, json_t *rs, int64_t to)
 	json_t *patch = json_pack("{s:{s:{s:s, s:s}}, s:{s:I}}", "metadata", "annotations",
 				  DESIRED_REPLICAS_ANNOTATION, desired, MAX_REPLICAS_ANNOTATION, max,
 				  "spec", "replicas", (json_int_t)to);
-	kube_escape(r->ns, ns, sizeof ns);
-	kube_escape(ctrl_meta(rs, "name"), name, sizeof name);
-	snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", ns, name);
+	ctrl_object_path("/apis/apps/v1", "replicasets", r->ns, ctrl_meta(rs, "name"), path,
+			 sizeof path);
 	int rv = kube_merge_patch(r->c->ctl->client, path, patch, NULL, err, sizeof err);
 	json_decref(patch);
 	if (rv != MK_OK) {
-		mk_debug(CTRL_LOG, "deployment %s/%s: cannot scale %s: %s", r->ns, r->name, name,
+		mk_debug(CTRL_LOG, "deployment %s/%s: cannot scale %s: %s", r->ns, r->name,
+			 ctrl_meta(rs, "name"),
 			 err);
 		return rv;
 	}
@@ -302,7 +301,7 @@ void rollout_cleanup(struct rollout *r)
 	int64_t limit = json_is_integer(limit_j) ? json_integer_value(limit_j) : 10;
 	size_t n = json_array_size(r->sets), n_old = 0, i;
 	json_t **old = calloc(n + 1, sizeof *old), *rs;
-	char err[512], path[1024], ns[300], name[300];
+	char err[512], path[1024];
 
 	if (old == NULL)
 		return;
@@ -317,13 +316,12 @@ void rollout_cleanup(struct rollout *r)
 			    json_integer_value(json_object_get(json_object_get(old[i], "metadata"),
 							       "generation")))
 			continue;
-		kube_escape(r->ns, ns, sizeof ns);
-		kube_escape(ctrl_meta(old[i], "name"), name, sizeof name);
-		snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", ns, name);
+		ctrl_object_path("/apis/apps/v1", "replicasets", r->ns, ctrl_meta(old[i], "name"),
+				 path, sizeof path);
 		if (kube_request(r->c->ctl->client, "DELETE", path, NULL, NULL, NULL, NULL, err,
 				 sizeof err) != MK_OK)
 			mk_debug(CTRL_LOG, "deployment %s/%s: old ReplicaSet %s not deleted: %s",
-				 r->ns, r->name, name, err);
+				 r->ns, r->name, ctrl_meta(old[i], "name"), err);
 	}
 	free(old);
 }
@@ -353,22 +351,20 @@ static void patch_annotations(struct rollout *r, const char *path, const json_t 
 
 void rollout_sync_annotations(struct rollout *r)
 {
-	char path[1024], ns[300], name[300], num[32];
+	char path[1024], num[32];
 
 	if (r->new_rs == NULL)
 		return;
-	kube_escape(r->ns, ns, sizeof ns);
 	/* The new ReplicaSet follows the Deployment's annotations (a
 	 * change-cause written after the change still names this revision). */
-	kube_escape(ctrl_meta(r->new_rs, "name"), name, sizeof name);
-	snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", ns, name);
+	ctrl_object_path("/apis/apps/v1", "replicasets", r->ns, ctrl_meta(r->new_rs, "name"), path,
+			 sizeof path);
 	patch_annotations(r, path, json_object_get(json_object_get(r->new_rs, "metadata"),
 						   "annotations"),
 			  inherited_annotations(r, rs_revision(r->new_rs)));
 	/* The Deployment's revision is its new ReplicaSet's. */
 	snprintf(num, sizeof num, "%" PRId64, rs_revision(r->new_rs));
-	kube_escape(r->name, name, sizeof name);
-	snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	ctrl_object_path("/apis/apps/v1", "deployments", r->ns, r->name, path, sizeof path);
 	patch_annotations(r, path, json_object_get(json_object_get(r->d, "metadata"), "annotations"),
 			  json_pack("{s:s}", REVISION_ANNOTATION, num));
 }

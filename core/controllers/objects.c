@@ -119,6 +119,20 @@ void ctrl_now(char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void ctrl_object_path(const char *group_version, const char *resource, const char *ns,
+		      const char *name, char *out, size_t len)
+{
+	char ens[300], ename[300];
+
+	kube_escape(name ? name : "", ename, sizeof ename);
+	if (ns != NULL) {
+		kube_escape(ns, ens, sizeof ens);
+		snprintf(out, len, "%s/namespaces/%s/%s/%s", group_version, ens, resource, ename);
+	} else {
+		snprintf(out, len, "%s/%s/%s", group_version, resource, ename);
+	}
+}
+
 /* True when every field of want has the same value in have (recursively
  * for objects; arrays and scalars compared whole). */
 static bool covers(const json_t *have, const json_t *want)
@@ -137,20 +151,16 @@ static bool covers(const json_t *have, const json_t *want)
 int ctrl_patch_status(struct kube_client *client, const char *group_version,
 		      const char *resource, const json_t *obj, json_t *status)
 {
-	char path[1024], ns[300], name[300], err[512];
+	char path[1024], err[512];
 	int rv = MK_OK;
 
 	if (status == NULL)
 		return MK_ENOMEM;
 	if (covers(json_object_get(obj, "status"), status))
 		goto out;
-	kube_escape(ctrl_meta(obj, "namespace") ? ctrl_meta(obj, "namespace") : "", ns, sizeof ns);
-	kube_escape(ctrl_meta(obj, "name") ? ctrl_meta(obj, "name") : "", name, sizeof name);
-	if (ctrl_meta(obj, "namespace") != NULL)
-		snprintf(path, sizeof path, "%s/namespaces/%s/%s/%s/status", group_version, ns,
-			 resource, name);
-	else
-		snprintf(path, sizeof path, "%s/%s/%s/status", group_version, resource, name);
+	ctrl_object_path(group_version, resource, ctrl_meta(obj, "namespace"),
+			 ctrl_meta(obj, "name"), path, sizeof path);
+	strncat(path, "/status", sizeof path - strlen(path) - 1);
 	json_t *patch = json_pack("{s:O}", "status", status);
 	rv = kube_merge_patch(client, path, patch, NULL, err, sizeof err);
 	json_decref(patch);
