@@ -47,6 +47,7 @@ cleanup() {
 		umount -l "$m" 2>/dev/null || true
 	done
 	ip link del "$BRIDGE" 2>/dev/null || true
+	nft delete table ip "mk-proxy-$BRIDGE" 2>/dev/null || true # the service proxy outlives mkd
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
