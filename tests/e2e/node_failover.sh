@@ -35,8 +35,7 @@ spec: {holderIdentity: ghost, leaseDurationSeconds: 40}
 YAML
 heartbeat() {
 	while :; do
-		k patch node ghost --subresource=status --type=merge -p \
-			'{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"fake","lastHeartbeatTime":"'"$(date -u +%FT%TZ)"'"}],"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"}}}' >/dev/null 2>&1
+		fake_node_heartbeat ghost 2>/dev/null
 		k -n kube-node-lease patch lease ghost --type=merge -p \
 			'{"spec":{"renewTime":"'"$(date -u +%FT%T.000000Z)"'"}}' >/dev/null 2>&1
 		sleep 1

@@ -11,6 +11,9 @@
 #       deletes the pods through the API (so the agent releases addresses
 #       and rules), stops mkd, then removes whatever is left: containers,
 #       shims, mounts, the bridge, NAT rules, the service table.
+#   fake_node_heartbeat NAME
+#       writes a Ready condition with a fresh heartbeat, and allocatable
+#       room, into the status of Node NAME (a Node with no agent behind it)
 #   k ARGS...      kubectl against the node, with a deadline
 #   jp POD PATH    a jsonpath of a pod
 export MK_E2E_AGENT=1 MK_E2E_CONTROLLERS=1
@@ -24,6 +27,11 @@ NODE_MKD=""
 
 k() { timeout -k 5 60 kubectl --kubeconfig "$KCFG" "$@"; }
 jp() { k get pod "$1" -o "jsonpath=$2" 2>/dev/null; }
+
+fake_node_heartbeat() {
+	k patch node "$1" --subresource=status --type=merge -p \
+		'{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"fake","lastHeartbeatTime":"'"$(date -u +%FT%TZ)"'"}],"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"}}}' >/dev/null
+}
 
 node_cleanup() {
 	local data

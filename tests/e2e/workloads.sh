@@ -311,8 +311,7 @@ apiVersion: v1
 kind: Node
 metadata: {name: $1, labels: {$2}}
 YAML
-	k patch node "$1" --subresource=status --type=merge -p \
-		'{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","lastHeartbeatTime":"'"$(date -u +%FT%TZ)"'"}],"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"}}}' >/dev/null
+	fake_node_heartbeat "$1"
 }
 fake_node edge-1 "role: edge"
 cat <<YAML | apply
